@@ -1,0 +1,1 @@
+"""Organizations, users, passwords and login sessions."""

@@ -1,0 +1,83 @@
+"""Accounts: authenticate, create users, change passwords. No Flask in here."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts import passwords, sessions
+from app.accounts.models import Organization, User
+from app.audit.service import record
+from app.errors import DomainError
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == normalise_email(email))).first()
+
+
+def authenticate(session: Session, email: str, password: str, ip_address: str) -> User | None:
+    """The user whose credentials these are, or None. Audits both outcomes.
+
+    An unknown email and a wrong password take the same time and produce the
+    same result, so the login page cannot be used to find accounts.
+    """
+    user = find_user_by_email(session, email)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not (user and ok):
+        record(session, "login.failed", actor_label=normalise_email(email)[:254],
+               actor_user_id=user.id if user else None, org_id=user.org_id if user else None,
+               ip_address=ip_address)
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = clock.utcnow()
+    record(session, "login.succeeded", actor_label=user.email, actor_user_id=user.id,
+           org_id=user.org_id, ip_address=ip_address)
+    return user
+
+
+def create_user(session: Session, email: str, password: str, *, name: str = "",
+                organization: Organization | None = None, role: str | None = None,
+                is_admin: bool = False) -> User:
+    """Add a user; refuses a duplicate email or a weak password (field named)."""
+    email = normalise_email(email)
+    if "@" not in email:
+        raise DomainError("Enter a valid email address.", field="email")
+    if find_user_by_email(session, email):
+        raise DomainError("A user with this email already exists.", field="email")
+    problem = passwords.password_problem(password)
+    if problem:
+        raise DomainError(problem, field="password")
+    user = User(email=email, name=name, password_hash=passwords.hash_password(password),
+                organization=organization, role=role, is_admin=is_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, user: User, current_password: str, new_password: str,
+                    ip_address: str) -> None:
+    """Set a new password and end every session of the user on the server.
+
+    The caller starts a fresh session for the browser that made the change.
+    """
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError("Your current password is not correct.", field="current_password")
+    problem = passwords.password_problem(new_password)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    if passwords.verify_password(user.password_hash, new_password):
+        raise DomainError("Choose a password different from the current one.", field="new_password")
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = clock.utcnow()
+    sessions.revoke_all_for_user(session, user.id, reason="password_changed")
+    record(session, "password.changed", actor_label=user.email, actor_user_id=user.id,
+           org_id=user.org_id, ip_address=ip_address)
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0

@@ -1,0 +1,1 @@
+"""Platform-wide views for staff."""

@@ -1,0 +1,95 @@
+"""Flask CLI: `flask --app wsgi <command>`."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.accounts.models import Organization
+from app.errors import DomainError
+from app.security.models import API_SCOPES
+
+
+def _db():
+    return current_app.extensions["db"].session()
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group():
+        """Database schema (Alembic)."""
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str):
+        """Apply migrations up to REVISION (default: head)."""
+        from app.migrate import upgrade
+
+        upgrade(current_app.config["DATABASE_URL"], revision)
+        click.echo(f"Database at {revision}.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Create (or bring back) the demo organizations, users and instances. Idempotent."""
+        from app.demo import DEMO_PASSWORD, seed_demo
+
+        with _db() as session:
+            summary = seed_demo(session)
+            session.commit()
+        click.echo(f"Demo data ready ({summary}). Password for every demo user: {DEMO_PASSWORD}")
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.password_option("--password", help="Prompted for (twice) when omitted.")
+    def create_admin(email: str, password: str):
+        """Create a platform admin who signs in with EMAIL."""
+        from app.accounts.service import create_user
+
+        with _db() as session:
+            try:
+                user = create_user(session, email, password, is_admin=True)
+            except DomainError as error:
+                raise click.ClickException(error.message) from None
+            from app.audit.service import record
+
+            record(session, "admin.created", actor_label="cli", target=user.public_id)
+            session.commit()
+            click.echo(f"Admin {user.email} created.")
+
+    @app.cli.command("create-api-key")
+    @click.argument("org_slug")
+    @click.argument("name")
+    @click.option("--scope", "scopes", multiple=True, type=click.Choice(API_SCOPES),
+                  default=("read",), show_default=True, help="Repeat for several scopes.")
+    def create_api_key(org_slug: str, name: str, scopes: tuple[str, ...]):
+        """Create an API key for ORG_SLUG; the secret is printed once, alone on the last line."""
+        from app.security.api_keys import create
+
+        with _db() as session:
+            org = session.scalars(select(Organization).where(Organization.slug == org_slug)).first()
+            if org is None:
+                raise click.ClickException(f"No organization with slug {org_slug!r}.")
+            try:
+                created = create(session, org.id, name, scopes, actor_label="cli")
+            except DomainError as error:
+                raise click.ClickException(error.message) from None
+            session.commit()
+            click.echo(f"API key {created.key.public_id} ({created.key.scopes}) for {org.slug}. "
+                       "Store the secret now: it is not shown again.")
+            click.echo(created.secret)
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+    @click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
+    def worker(burst: bool, queues: tuple[str, ...]):
+        """Run an RQ worker for the portal's queues."""
+        from app.jobs import run_worker
+
+        run_worker(current_app._get_current_object(), burst=burst, queues=list(queues) or None)
+
+    @app.cli.command("scheduler")
+    def scheduler():
+        """Run RQ's cron scheduler with the periodic jobs of app.schedule."""
+        from app.jobs import build_scheduler
+
+        build_scheduler(current_app._get_current_object()).start()

@@ -1,0 +1,120 @@
+"""Settings read from the environment, with documented defaults.
+
+Every name here is listed in the README's configuration table. `load_config`
+returns a plain dict so tests can build an app from explicit values.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain `postgres://` / `postgresql://` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key(instance_dir: Path) -> str:
+    """Generate a key once and keep it in instance/ so restarts keep sessions.
+
+    O_EXCL makes the first writer win when web, worker and scheduler start together.
+    """
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the settings dict from the environment, then apply `overrides`."""
+    overrides = dict(overrides or {})
+    env = overrides.get("APP_ENV") or os.environ.get("APP_ENV", "development")
+    if env not in ("development", "production", "testing"):
+        raise ConfigError(f"APP_ENV must be development, production or testing, got {env!r}")
+    instance_dir = Path(overrides.get("INSTANCE_DIR") or os.environ.get("INSTANCE_DIR") or INSTANCE_DIR)
+
+    secret_key = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY", "")
+    if not secret_key:
+        if env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. In production (APP_ENV=production) the portal will not "
+                "start without it: set SECRET_KEY to a long random string, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        secret_key = _development_secret_key(instance_dir)
+
+    production = env == "production"
+    config = {
+        "APP_ENV": env,
+        "INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'matrix.db'}"
+        ),
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "PORT": _int_env("PORT", 5000),
+        "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0),
+        # Used by later features (payments, webhooks, geo rules); read here so the
+        # README table has one source.
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", ""),
+        "GEOIP_DATABASE": os.environ.get("GEOIP_DATABASE", ""),
+        # Sessions: the server-side record decides; the cookie only carries a token.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int_env("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int_env("SESSION_ABSOLUTE_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int_env("SESSION_ABSOLUTE_HOURS", 12)),
+        "SESSION_COOKIE_NAME": "matrix_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # CSRF tokens live as long as the session, not Flask-WTF's default hour,
+        # so a portal tab left open still submits.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Login throttling (Flask-Limiter syntax); failures only count.
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "matrix-limits",
+        # argon2id cost; tests lower it, production keeps the library's RFC 9106 profile.
+        "ARGON2_TIME_COST": _int_env("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int_env("ARGON2_MEMORY_COST", 65536),
+        "API_PAGE_LIMIT_MAX": 100,
+        "RQ_QUEUES": ("high", "default", "low"),
+    }
+    config.update(overrides)
+    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
+    config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
+    return config

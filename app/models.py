@@ -1,0 +1,5 @@
+"""Import every model so `Base.metadata` is complete (Alembic, tests, create_all)."""
+from app.accounts.models import Organization, User, UserSession  # noqa: F401
+from app.audit.models import AuditEvent  # noqa: F401
+from app.rental.models import Instance, Plan, Subscription  # noqa: F401
+from app.security.models import ApiKey  # noqa: F401

@@ -1,0 +1,1 @@
+"""Resellers and referral partners."""

@@ -1,0 +1,1 @@
+"""Plans, subscriptions and GPU instances: what customers rent."""

@@ -1,0 +1,1 @@
+"""API keys (and, later, 2FA, allowlists and geo rules)."""

@@ -1,0 +1,1 @@
+"""Portals, API and hooks: thin routes over the domain services."""

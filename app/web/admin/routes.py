@@ -1,0 +1,29 @@
+"""Admin portal: platform-wide figures for staff."""
+from __future__ import annotations
+
+from flask import abort, request
+
+from app.admin import service as platform
+from app.web.admin import bp
+from app.web.portal import guard, render
+from app.web.request_context import db_session
+
+guard(bp, "admin")
+
+ORGS_PER_PAGE = 25
+
+
+@bp.route("/")
+def dashboard():
+    return render("admin/dashboard.html", figures=platform.figures(db_session()))
+
+
+@bp.route("/organizations")
+def organizations():
+    page = request.args.get("page", "1")
+    if not page.isdigit() or int(page) < 1:
+        abort(404)
+    listing = platform.organizations_page(db_session(), int(page), ORGS_PER_PAGE)
+    if int(page) > 1 and not listing.rows:
+        abort(404)
+    return render("admin/organizations/index.html", "admin/organizations/_table.html", listing=listing)

@@ -1,0 +1,33 @@
+"""Cursor pagination: `limit` + `starting_after` (an object id), as Stripe does."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from app.errors import DomainError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    has_more: bool
+
+
+def paginate(session: Session, stmt: Select, model, limit: int, starting_after: str | None) -> Page:
+    """Rows of `stmt` (already tenant-scoped) in id order, after the cursor.
+
+    The cursor is looked up through the same scoped statement, so another
+    organization's id is refused like an unknown one.
+    """
+    if starting_after:
+        cursor_id = session.scalar(stmt.where(model.public_id == starting_after).with_only_columns(model.id))
+        if cursor_id is None:
+            raise DomainError(f"No object {starting_after!r} to start after.", field="starting_after")
+        stmt = stmt.where(model.id > cursor_id)
+    rows = list(session.scalars(stmt.order_by(model.id).limit(limit + 1)))
+    return Page(rows=rows[:limit], has_more=len(rows) > limit)

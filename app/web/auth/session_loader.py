@@ -1,0 +1,72 @@
+"""Flask-Login wiring: a user is signed in only while their server-side session lives."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.accounts import sessions
+from app.accounts.models import User
+from app.extensions import client_ip, login_manager
+from app.web.request_context import db_session
+
+SESSION_TOKEN_KEY = "sid"
+
+
+def session_policy() -> sessions.SessionPolicy:
+    return sessions.SessionPolicy(current_app.config["SESSION_IDLE_TIMEOUT"],
+                                  current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
+
+
+def begin_login_session(user: User) -> None:
+    """Rotate: drop everything the anonymous session held, then issue a new token."""
+    from flask_login import login_user
+
+    session.clear()
+    token = sessions.start(db_session(), user.id, client_ip(), request.user_agent.string or "")
+    session[SESSION_TOKEN_KEY] = token
+    session.permanent = True
+    login_user(user)
+
+
+def end_login_session(reason: str = "logout") -> None:
+    from flask_login import logout_user
+
+    sessions.revoke_token(db_session(), session.get(SESSION_TOKEN_KEY), reason=reason)
+    logout_user()
+    session.clear()
+
+
+def init_login_manager(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session is the protection
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        db = db_session()
+        row = sessions.resolve(db, session.get(SESSION_TOKEN_KEY), session_policy())
+        valid = row is not None and str(row.user_id) == user_id
+        if row is None and session.get(SESSION_TOKEN_KEY):
+            g.session_ended = True
+        db.commit()  # keeps the touch, or the revocation of an expired session
+        return row.user if valid else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        message = ("Your session has ended. Please sign in again."
+                   if g.get("session_ended") else login_manager.login_message)
+        session.pop(SESSION_TOKEN_KEY, None)
+        from flask import flash
+
+        flash(message, "info")
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            response = jsonify({})
+            response.headers["HX-Redirect"] = target
+            return response, 401
+        return redirect(target)
+
+
+def signed_in_user() -> User | None:
+    return current_user if current_user.is_authenticated else None

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("client", __name__)

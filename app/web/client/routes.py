@@ -1,0 +1,77 @@
+"""Client portal: the customer's dashboard and instances."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from app.accounts.models import Organization
+from app.errors import DomainError
+from app.rental import service as rental
+from app.web.client import bp
+from app.web.client.forms import RenameInstanceForm
+from app.web.forms import apply_domain_error
+from app.web.portal import current_org_id, guard, render
+from app.web.request_context import db_session
+
+guard(bp, "client")
+
+
+@bp.route("/")
+def dashboard():
+    db = db_session()
+    org_id = current_org_id()
+    counts = rental.instance_counts(db, org_id)
+    subscription = rental.current_subscription(db, org_id)
+    open_items = []
+    if counts.suspended:
+        open_items.append(f"{counts.suspended} suspended instance{'s' if counts.suspended != 1 else ''}")
+    if subscription and subscription.status == "past_due":
+        open_items.append("Subscription payment is past due")
+    return render("client/dashboard.html", organization=db.get(Organization, org_id),
+                  counts=counts, subscription=subscription, open_items=open_items)
+
+
+@bp.route("/instances")
+def instances():
+    return render("client/instances/index.html",
+                  instances=rental.list_instances(db_session(), current_org_id()))
+
+
+@bp.route("/instances/<public_id>")
+def instance_detail(public_id: str):
+    instance = rental.get_instance(db_session(), current_org_id(), public_id)
+    return render("client/instances/detail.html", instance=instance)
+
+
+@bp.route("/instances/<public_id>/row")
+def instance_row(public_id: str):
+    """The read-only row (htmx: cancel an inline edit)."""
+    instance = rental.get_instance(db_session(), current_org_id(), public_id)
+    return render("client/instances/detail.html", "client/instances/_row.html", instance=instance)
+
+
+@bp.route("/instances/<public_id>/edit")
+def edit_instance(public_id: str):
+    instance = rental.get_instance(db_session(), current_org_id(), public_id)
+    form = RenameInstanceForm(data={"name": instance.name})
+    return render("client/instances/edit.html", "client/instances/_edit_row.html", instance=instance, form=form)
+
+
+@bp.route("/instances/<public_id>", methods=["POST"])
+def rename_instance(public_id: str):
+    db = db_session()
+    instance = rental.get_instance(db, current_org_id(), public_id)
+    form = RenameInstanceForm()
+    if form.validate_on_submit():
+        try:
+            rental.rename_instance(db, current_org_id(), public_id, form.name.data)
+        except DomainError as error:
+            db.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.commit()
+            if request.headers.get("HX-Request"):
+                return render("client/instances/detail.html", "client/instances/_row.html", instance=instance)
+            flash(f"Instance renamed to “{instance.name}”.", "success")
+            return redirect(url_for("client.instances"))
+    return render("client/instances/edit.html", "client/instances/_edit_row.html",
+                  instance=instance, form=form), 400

@@ -1,0 +1,18 @@
+"""Partner portal: the partner's dashboard."""
+from __future__ import annotations
+
+from app.accounts.models import Organization
+from app.partners import service as partners
+from app.web.partner import bp
+from app.web.portal import current_org_id, guard, render
+from app.web.request_context import db_session
+
+guard(bp, "partner")
+
+
+@bp.route("/")
+def dashboard():
+    db = db_session()
+    org_id = current_org_id()
+    return render("partner/dashboard.html", organization=db.get(Organization, org_id),
+                  referred=partners.referred_customers(db, org_id))

@@ -1,0 +1,34 @@
+"""Gates for the three portals and the organization the request acts for."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, render_template, request
+from flask_login import current_user
+
+from app.extensions import login_manager
+
+
+def guard(bp: Blueprint, portal: str) -> None:
+    """Let only users of `portal` in; everyone else signed in gets 403.
+
+    Sets `g.org_id`, the organization every query of the request is scoped to.
+    """
+
+    @bp.before_request
+    def require_portal_user():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.portal != portal:
+            abort(403)
+        g.org_id = current_user.org_id
+
+
+def current_org_id() -> int:
+    """The organization of the signed-in user or API key (set by the gate)."""
+    return g.org_id
+
+
+def render(template: str, fragment: str | None = None, **context):
+    """Full page normally; only `fragment` when htmx asks for a partial swap."""
+    if fragment and request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return render_template(fragment, **context)
+    return render_template(template, **context)

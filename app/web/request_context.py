@@ -1,0 +1,48 @@
+"""Per-request plumbing: request id, the database session, `Vary: HX-Request`."""
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def db_session() -> Session:
+    """The request's database session, opened on first use, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db"].session()
+    return g.db_session
+
+
+def request_id() -> str:
+    return g.get("request_id", "-")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else "req_" + secrets.token_hex(8)
+
+    @app.after_request
+    def tag_response(response):
+        response.headers["X-Request-ID"] = request_id()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.blueprint in ("client", "partner", "admin", "auth"):
+            # Same URL, full page or htmx fragment: caches must keep them apart.
+            response.vary.add("HX-Request")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_appcontext
+    def close_db_session(exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()

@@ -1,0 +1,21 @@
+// Tell the user when an htmx request fails instead of silently doing nothing.
+document.addEventListener("DOMContentLoaded", function () {
+  var toast = document.getElementById("htmx-error");
+  function show(message) {
+    if (!toast) return;
+    toast.textContent = message;
+    toast.hidden = false;
+    clearTimeout(show.timer);
+    show.timer = setTimeout(function () { toast.hidden = true; }, 6000);
+  }
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 403) show("You are not allowed to do that.");
+    else if (status === 404) show("That item no longer exists.");
+    else if (status === 429) show("Too many requests. Wait a moment and try again.");
+    else show("Something went wrong (" + status + "). Please try again.");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    show("Could not reach the server. Check your connection and try again.");
+  });
+});
