@@ -67,6 +67,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.response is not None:  # a handler already built the answer (e.g. login throttling)
+            return error.response
         if isinstance(error, InternalServerError):
             return unexpected_error(error.original_exception or error)
         if is_api_request():

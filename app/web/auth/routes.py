@@ -1,10 +1,11 @@
 """Sign in, sign out, change password, and the front door."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.accounts import service as accounts
+from app.audit.service import record
 from app.errors import DomainError
 from app.extensions import client_ip, limiter
 from app.web.auth import bp
@@ -29,7 +30,7 @@ def _account_key() -> str:
 def _throttled(_limit):
     form = LoginForm()
     form.email.errors = []
-    return render_template("auth/login.html", form=form, error=THROTTLED_MESSAGE), 429
+    return make_response(render_template("auth/login.html", form=form, error=THROTTLED_MESSAGE), 429)
 
 
 def _portal_home(user) -> str:
@@ -81,8 +82,6 @@ def login():
 def logout():
     if current_user.is_authenticated:
         db = db_session()
-        from app.audit.service import record
-
         record(db, "logout", actor_label=current_user.email, actor_user_id=current_user.id,
                org_id=current_user.org_id, ip_address=client_ip())
         end_login_session()

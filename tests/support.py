@@ -1,0 +1,65 @@
+"""Test helpers: a test client that behaves like a browser with forms and CSRF."""
+from __future__ import annotations
+
+import html
+import re
+
+from flask.testing import FlaskClient
+
+from app.demo import DEMO_PASSWORD
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_CSRF_HEADER = re.compile(r'hx-headers="([^"]+)"')
+
+
+def csrf_token_from(page: str) -> str:
+    """The CSRF token a page carries (hidden input, else the htmx header on <body>)."""
+    match = _CSRF_INPUT.search(page)
+    if match:
+        return match.group(1)
+    match = _CSRF_HEADER.search(page)
+    if match:
+        import json
+
+        return json.loads(html.unescape(match.group(1)))["X-CSRFToken"]
+    raise AssertionError("no CSRF token on the page")
+
+
+class PortalClient:
+    """Wraps Flask's test client: log in through the form, post with CSRF tokens."""
+
+    def __init__(self, app, remote_addr: str = "203.0.113.10"):
+        self.app = app
+        self.http: FlaskClient = app.test_client()
+        self.http.environ_base["REMOTE_ADDR"] = remote_addr
+
+    def get(self, path, **kwargs):
+        return self.http.get(path, **kwargs)
+
+    def csrf_token(self, path: str = "/login") -> str:
+        return csrf_token_from(self.get(path, follow_redirects=True).get_data(as_text=True))
+
+    def post_form(self, path: str, data: dict | None = None, token_from: str | None = None, **kwargs):
+        """POST a form with the CSRF token the page at `token_from` (or `path`) carries."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(token_from or path))
+        return self.http.post(path, data=data, **kwargs)
+
+    def login(self, email: str, password: str = DEMO_PASSWORD):
+        return self.post_form("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.http.post("/logout", data={"csrf_token": self.csrf_token("/")})
+
+    def htmx(self, method: str, path: str, token_from: str, **kwargs):
+        """An htmx request: HX-Request header, CSRF token in X-CSRFToken as hx-headers sends it."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf_token(token_from)}
+        headers.update(kwargs.pop("headers", {}))
+        return self.http.open(path, method=method, headers=headers, **kwargs)
+
+    def session_cookie(self) -> str | None:
+        cookie = self.http.get_cookie(self.app.config["SESSION_COOKIE_NAME"])
+        return cookie.value if cookie else None
+
+    def set_session_cookie(self, value: str) -> None:
+        self.http.set_cookie(self.app.config["SESSION_COOKIE_NAME"], value)

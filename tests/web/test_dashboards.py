@@ -1,0 +1,62 @@
+"""Dashboards show live figures from the database."""
+from sqlalchemy import select, update
+
+from app.accounts.models import Organization
+from app.rental.models import Instance, Subscription
+import re
+
+
+def figure(body: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}">([^<]+)<', body)
+    assert match, testid
+    return match.group(1).strip()
+
+
+def test_client_dashboard_follows_the_database(demo, client, db):
+    client.login("alice@acme.test")
+    body = client.get("/client/").get_data(as_text=True)
+    assert figure(body, "tier") == "Pro"
+    assert figure(body, "running-instances") == "2"
+    assert figure(body, "open-items") == "0"
+    assert "Pro plan · $49.00/month" in body
+
+    acme = db.scalars(select(Organization).where(Organization.slug == "acme")).one()
+    db.execute(update(Instance).where(Instance.name == "notebook-t4").values(status="running"))
+    db.execute(update(Instance).where(Instance.name == "inference-l4-1").values(status="suspended"))
+    db.execute(update(Subscription).where(Subscription.org_id == acme.id).values(status="past_due"))
+    db.commit()
+    body = client.get("/client/").get_data(as_text=True)
+    assert figure(body, "running-instances") == "2"
+    assert figure(body, "open-items") == "2"
+    assert "1 suspended instance" in body and "past due" in body
+
+
+def test_partner_dashboard_lists_referred_customers(demo, client):
+    client.login("pat@northwind.test")
+    body = client.get("/partner/").get_data(as_text=True)
+    assert figure(body, "referred-count") == "1"
+    assert "Acme Corporation" in body and "Globex" not in body
+
+
+def test_admin_dashboard_counts(demo, client, db):
+    client.login("admin@matrix.test")
+    body = client.get("/admin/").get_data(as_text=True)
+    assert (figure(body, "customers"), figure(body, "partners"), figure(body, "users")) == ("2", "1", "5")
+    assert figure(body, "running") == "5"
+    db.add(Organization(slug="initech", name="Initech", kind="customer", tier="free", country="US"))
+    db.commit()
+    assert figure(client.get("/admin/").get_data(as_text=True), "customers") == "3"
+
+
+def test_admin_organization_list_paginates(demo, client, db):
+    for n in range(30):
+        db.add(Organization(slug=f"org-{n:02d}", name=f"Org {n:02d}", kind="customer", tier="free", country="US"))
+    db.commit()
+    client.login("admin@matrix.test")
+    first = client.get("/admin/organizations").get_data(as_text=True)
+    assert "Page 1 of 2 · 33 organizations" in first and "Next →" in first
+    second = client.get("/admin/organizations?page=2", headers={"HX-Request": "true"})
+    body = second.get_data(as_text=True)
+    assert "<html" not in body and "Page 2 of 2" in body and "← Previous" in body
+    assert client.get("/admin/organizations?page=3").status_code == 404
+    assert client.get("/admin/organizations?page=abc").status_code == 404
