@@ -90,6 +90,10 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     def scheduler():
         """Run RQ's cron scheduler with the periodic jobs of app.schedule."""
-        from app.jobs import build_scheduler
+        from app.jobs import SchedulerAlreadyRunning, build_scheduler
 
-        build_scheduler(current_app._get_current_object()).start()
+        try:
+            scheduler = build_scheduler(current_app._get_current_object())
+        except SchedulerAlreadyRunning as error:
+            raise click.ClickException(str(error)) from None
+        scheduler.start()

@@ -69,12 +69,25 @@ def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None)
         return worker.work(burst=burst, with_scheduler=True)
 
 
+class SchedulerAlreadyRunning(RuntimeError):
+    """Two schedulers would enqueue every periodic job twice."""
+
+
 def build_scheduler(app: Flask) -> CronScheduler:
-    """A CronScheduler with every periodic job from app.schedule registered."""
+    """A CronScheduler with every periodic job from app.schedule registered.
+
+    Refuses to build a second one while another is alive (RQ keeps a registry of
+    live cron schedulers with heartbeats; dead entries are cleaned up first).
+    """
     from app.schedule import PERIODIC_JOBS
 
     with app.app_context():
-        scheduler = CronScheduler(connection=get_redis())
+        connection = get_redis()
+    running = CronScheduler.all(connection)
+    if running:
+        raise SchedulerAlreadyRunning(
+            f"Another scheduler is already running ({running[0].name}); run only one per Redis.")
+    scheduler = CronScheduler(connection=connection)
     for periodic in PERIODIC_JOBS:
         scheduler.register(periodic.func, queue_name=periodic.queue, interval=periodic.interval,
                            cron=periodic.cron, name=periodic.name)

@@ -96,15 +96,16 @@ def expire_and_purge(session: Session, policy: SessionPolicy,
     can see recent sign-in history. Safe to run any number of times.
     """
     now = clock.utcnow()
-    expired = session.execute(
-        update(UserSession)
-        .where(
-            UserSession.revoked_at.is_(None),
-            or_(UserSession.created_at < now - policy.absolute_timeout,
-                UserSession.last_seen_at < now - policy.idle_timeout),
-        )
-        .values(revoked_at=now, revoked_reason="expired")
-    ).rowcount or 0
+    live = UserSession.revoked_at.is_(None)
+    expired = 0
+    # Same reasons as resolve(), so sign-in history reads the same whichever path ended it.
+    for reason, past_limit in (
+        ("expired_absolute", UserSession.created_at < now - policy.absolute_timeout),
+        ("expired_idle", UserSession.last_seen_at < now - policy.idle_timeout),
+    ):
+        expired += session.execute(
+            update(UserSession).where(live, past_limit).values(revoked_at=now, revoked_reason=reason)
+        ).rowcount or 0
     purged = session.execute(
         delete(UserSession).where(UserSession.revoked_at < now - keep_revoked_for)
     ).rowcount or 0

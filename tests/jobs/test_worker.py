@@ -21,7 +21,7 @@ from app.accounts import sessions
 from app.accounts.jobs import expire_sessions
 from app.accounts.models import UserSession
 from app.accounts.service import create_user
-from app.jobs import build_scheduler, enqueue
+from app.jobs import SchedulerAlreadyRunning, build_scheduler, enqueue
 from app.schedule import PERIODIC_JOBS
 from tests.conftest import make_test_app
 
@@ -91,7 +91,7 @@ def test_worker_process_runs_expire_sessions(app, db, user_id, redis_url, databa
 
     rows = {r.id: r for r in db.scalars(select(UserSession))}
     assert rows[idle].revoked_at is not None
-    assert rows[idle].revoked_reason == "expired"
+    assert rows[idle].revoked_reason == "expired_idle"
     assert rows[live].revoked_at is None and rows[live].revoked_reason is None
 
 
@@ -114,7 +114,7 @@ def test_expire_sessions_is_idempotent(app, db, user_id):
     assert second == {"expired": 0, "purged": 0}
     assert after_second == after_first
     states = {row_id: reason for row_id, _, reason in after_first}
-    assert states == {idle: "expired", too_old: "expired", live: None}
+    assert states == {idle: "expired_idle", too_old: "expired_absolute", live: None}
 
 
 @pytest.fixture
@@ -169,6 +169,9 @@ def test_flask_scheduler_starts_enqueues_and_stops_on_sigterm(redis_app, redis_u
         assert low.count >= 1, "the scheduler enqueued nothing within 10 s"
         assert Job.fetch(low.job_ids[0], connection=redis).func_name == EXPIRE_SESSIONS
         assert len(CronScheduler.all(redis)) == 1
+        # A second scheduler would enqueue everything twice: it is refused.
+        with pytest.raises(SchedulerAlreadyRunning):
+            build_scheduler(redis_app)
 
         proc.send_signal(signal.SIGTERM)
         try:
