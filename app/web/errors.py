@@ -1,9 +1,10 @@
 """Error pages in the portal's own style, JSON errors for the API, never a stack trace."""
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -41,8 +42,21 @@ def api_error(status: int, message: str, error_type: str | None = None, field: s
     return jsonify({"error": body}), status
 
 
+def htmx_error(status: int, message: str):
+    """For htmx: swap nothing, and let the page show `message` in its toast.
+
+    A full error page swapped into a table row would nest a second layout in it.
+    """
+    response = make_response("", status)
+    response.headers["HX-Reswap"] = "none"
+    response.headers["HX-Trigger"] = json.dumps({"portal:error": {"message": message}})
+    return response
+
+
 def error_page(status: int, message: str | None = None):
     title, default_message = MESSAGES.get(status, (f"Error {status}", "The request could not be completed."))
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return htmx_error(status, message or default_message)
     portal = portal_of_path(request.path)
     user_portal = current_user.portal if current_user.is_authenticated else None
     # Use the portal's own layout only for its own users; a stranger gets the plain one.

@@ -8,7 +8,12 @@ document.addEventListener("DOMContentLoaded", function () {
     clearTimeout(show.timer);
     show.timer = setTimeout(function () { toast.hidden = true; }, 6000);
   }
+  // The server names the problem itself (HX-Trigger: portal:error) when it can.
+  document.body.addEventListener("portal:error", function (event) {
+    show(event.detail.message);
+  });
   document.body.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.xhr.getResponseHeader("HX-Trigger")) return;
     var status = event.detail.xhr.status;
     if (status === 403) show("You are not allowed to do that.");
     else if (status === 404) show("That item no longer exists.");

@@ -108,6 +108,9 @@ def test_htmx_request_with_ended_session_is_told_to_redirect(demo, client):
     client.login("alice@acme.test")
     token = client.csrf_token("/client/")
     client.logout()
-    response = client.http.get("/client/instances", headers={"HX-Request": "true", "X-CSRFToken": token})
+    response = client.http.get("/client/instances/ins_x/edit", headers={
+        "HX-Request": "true", "X-CSRFToken": token,
+        "HX-Current-URL": "http://localhost/client/instances?sort=name"})
     assert response.status_code == 401
-    assert response.headers["HX-Redirect"].startswith("/login")
+    # Back to the page the user was on after signing in, not to the fragment.
+    assert response.headers["HX-Redirect"] == "/login?next=/client/instances?sort%3Dname"

@@ -149,3 +149,23 @@ def test_htmx_inline_rename_with_an_empty_name_shows_the_error_in_the_row(page: 
 
     page.reload()
     expect(instance_row(page, "inference-l4-1").get_by_role("link", name="Rename", exact=True)).to_be_visible()
+
+
+def test_htmx_save_with_a_stale_csrf_token_shows_a_message_and_keeps_the_row(page: Page, live_server, htmx_asset):
+    open_instances_as_alice(page, live_server)
+    row = instance_row(page, "training-a100-1")
+    row.get_by_role("link", name="Rename", exact=True).click()
+    row.get_by_label("Name", exact=True).fill("never-saved")
+    # As if the session's token changed under an open tab: both copies of the token are stale.
+    page.evaluate("""() => {
+        document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'stale'}));
+        document.querySelectorAll('input[name=csrf_token]').forEach(i => i.value = 'stale');
+    }""")
+    row.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#htmx-error")).to_be_visible()
+    expect(page.locator("#htmx-error")).to_contain_text("This form has expired")
+    expect(page.locator("header.topbar")).to_have_count(1)  # no second layout nested in the table
+    expect(row.get_by_label("Name", exact=True)).to_have_value("never-saved")
+    page.reload()
+    expect(page.get_by_role("link", name="training-a100-1", exact=True)).to_be_visible()

@@ -48,3 +48,17 @@ def test_body_carries_the_token_for_htmx(demo, client):
     client.login("alice@acme.test")
     page = client.get("/client/").get_data(as_text=True)
     assert 'hx-headers="{&#34;X-CSRFToken&#34;: &#34;' in page
+
+
+def test_htmx_csrf_failure_swaps_nothing_and_names_the_problem(demo, client, db):
+    import json
+
+    client.login("alice@acme.test")
+    instance = _instance(db, "notebook-t4")
+    response = client.http.post(f"/client/instances/{instance.public_id}", data={"name": "x"},
+                                headers={"HX-Request": "true", "X-CSRFToken": "stale"})
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == ""  # no page to nest inside the row
+    assert response.headers["HX-Reswap"] == "none"
+    message = json.loads(response.headers["HX-Trigger"])["portal:error"]["message"]
+    assert "expired" in message

@@ -1,8 +1,10 @@
 """Flask-Login wiring: a user is signed in only while their server-side session lives."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
-from flask_login import current_user
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, g, jsonify, redirect, request, session, url_for
+from flask_login import login_user, logout_user
 
 from app.accounts import sessions
 from app.accounts.models import User
@@ -19,8 +21,6 @@ def session_policy() -> sessions.SessionPolicy:
 
 def begin_login_session(user: User) -> None:
     """Rotate: drop everything the anonymous session held, then issue a new token."""
-    from flask_login import login_user
-
     session.clear()
     token = sessions.start(db_session(), user.id, client_ip(), request.user_agent.string or "")
     session[SESSION_TOKEN_KEY] = token
@@ -29,8 +29,6 @@ def begin_login_session(user: User) -> None:
 
 
 def end_login_session(reason: str = "logout") -> None:
-    from flask_login import logout_user
-
     sessions.revoke_token(db_session(), session.get(SESSION_TOKEN_KEY), reason=reason)
     logout_user()
     session.clear()
@@ -57,16 +55,13 @@ def init_login_manager(app: Flask) -> None:
         message = ("Your session has ended. Please sign in again."
                    if g.get("session_ended") else login_manager.login_message)
         session.pop(SESSION_TOKEN_KEY, None)
-        from flask import flash
-
         flash(message, "info")
-        target = url_for("auth.login", next=request.full_path.rstrip("?"))
         if request.headers.get("HX-Request"):
+            # Come back to the page the user was on, not the fragment htmx asked for.
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back_to = (current.path + (f"?{current.query}" if current.query else "")) or "/"
             response = jsonify({})
-            response.headers["HX-Redirect"] = target
+            response.headers["HX-Redirect"] = url_for("auth.login", next=back_to)
             return response, 401
-        return redirect(target)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-
-def signed_in_user() -> User | None:
-    return current_user if current_user.is_authenticated else None
