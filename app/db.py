@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import datetime, timezone
+from datetime import timezone
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
@@ -105,7 +105,3 @@ class Database:
     def session(self) -> Session:
         return self.sessionmaker()
 
-
-def utc(dt: datetime) -> datetime:
-    """Tag a naive datetime as UTC (for literals in seeds and tests)."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt

@@ -9,11 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, created_at_column, public_id_column
 
-ORG_KINDS = ("customer", "partner")
-TIERS = ("free", "pro", "enterprise")
-ROLES = ("owner", "member")
-
-
 class Organization(Base):
     """A customer (renting compute) or a partner (reselling or referring)."""
 
@@ -46,10 +41,6 @@ class Organization(Base):
 
     referred_by: Mapped["Organization | None"] = relationship(remote_side=[id])
     users: Mapped[list["User"]] = relationship(back_populates="organization")
-
-    @property
-    def is_customer(self) -> bool:
-        return self.kind == "customer"
 
 
 class User(UserMixin, Base):

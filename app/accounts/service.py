@@ -1,7 +1,7 @@
 """Accounts: authenticate, create users, change passwords. No Flask in here."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -78,6 +78,3 @@ def change_password(session: Session, user: User, current_password: str, new_pas
     record(session, "password.changed", actor_label=user.email, actor_user_id=user.id,
            org_id=user.org_id, ip_address=ip_address)
 
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count(User.id))) or 0

@@ -9,10 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Organization
 from app.db import Base, UTCDateTime, created_at_column, public_id_column
 
-INSTANCE_STATUSES = ("running", "stopped", "suspended")
-SUBSCRIPTION_STATUSES = ("active", "past_due", "cancelled")
-
-
 class Plan(Base):
     """free, pro or enterprise, with its monthly price in minor units."""
 

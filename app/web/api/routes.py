@@ -7,7 +7,6 @@ from app.rental import service as rental
 from app.rental.models import Instance
 from app.tenancy import owned
 from app.web.api import auth  # noqa: F401  (registers authentication)
-from app.web.api import bp
 from app.web.api.openapi import build_document
 from app.web.api.pagination import paginate
 from app.web.api.registry import api_route
