@@ -28,9 +28,7 @@ def _account_key() -> str:
 
 
 def _throttled(_limit):
-    form = LoginForm()
-    form.email.errors = []
-    return make_response(render_template("auth/login.html", form=form, error=THROTTLED_MESSAGE), 429)
+    return make_response(render_template("auth/login.html", form=LoginForm(), error=THROTTLED_MESSAGE), 429)
 
 
 def _portal_home(user) -> str:
