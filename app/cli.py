@@ -83,9 +83,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--queue", "queues", multiple=True, help="Queues to listen on (default: all).")
     def worker(burst: bool, queues: tuple[str, ...]):
         """Run an RQ worker for the portal's queues."""
+        from sqlalchemy.exc import OperationalError
+
         from app.jobs import run_worker
 
-        run_worker(current_app._get_current_object(), burst=burst, queues=list(queues) or None)
+        try:
+            run_worker(current_app._get_current_object(), burst=burst, queues=list(queues) or None)
+        except OperationalError as error:
+            url = current_app.extensions["db"].engine.url.render_as_string(hide_password=True)
+            raise click.ClickException(f"Cannot reach the database at {url}: {error.orig}") from None
 
     @app.cli.command("scheduler")
     def scheduler():

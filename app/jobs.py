@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 from flask import Flask, current_app
 from rq import Queue, Worker
 from rq.cron import CronScheduler
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.extensions import get_redis
@@ -62,6 +63,10 @@ class AppWorker(Worker):
 def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None) -> bool:
     """Process jobs until stopped (or until the queues are empty with `burst`)."""
     names = queues or list(app.config["RQ_QUEUES"])
+    # Fail at start, not at the first job, when the database is unreachable. (This
+    # also leaves a pooled connection in the parent: AppWorker keeps horses off it.)
+    with app.extensions["db"].engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
     with app.app_context():
         connection = get_redis()
         worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)

@@ -187,3 +187,14 @@ def test_flask_scheduler_starts_enqueues_and_stops_on_sigterm(redis_app, redis_u
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_worker_refuses_to_start_without_a_database(redis_url, tmp_path):
+    from tests.conftest import free_port
+
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
+    proc = subprocess.run(flask_command("worker", "--burst"), cwd=REPO_ROOT, capture_output=True, text=True,
+                          env=flask_env(unreachable, redis_url, tmp_path), timeout=60)
+    assert proc.returncode != 0
+    assert "Cannot reach the database at postgresql+psycopg://postgres@127.0.0.1:" in proc.stderr
+    assert "Traceback" not in proc.stderr
