@@ -86,8 +86,7 @@ def build_scheduler(app: Flask) -> CronScheduler:
     """
     from app.schedule import PERIODIC_JOBS
 
-    with app.app_context():
-        connection = get_redis()
+    connection = app.extensions["redis"]
     running = CronScheduler.all(connection)
     if running:
         raise SchedulerAlreadyRunning(

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors import DomainError
-from app.web.request_context import request_id
+from app.web.request_context import is_htmx_partial, request_id
 from app.web.templating import portal_of_path
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def htmx_error(status: int, message: str):
 
 def error_page(status: int, message: str | None = None):
     title, default_message = MESSAGES.get(status, (f"Error {status}", "The request could not be completed."))
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+    if is_htmx_partial():
         return htmx_error(status, message or default_message)
     portal = portal_of_path(request.path)
     user_portal = current_user.portal if current_user.is_authenticated else None

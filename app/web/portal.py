@@ -1,10 +1,11 @@
 """Gates for the three portals and the organization the request acts for."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, g, render_template
 from flask_login import current_user
 
 from app.extensions import login_manager
+from app.web.request_context import is_htmx_partial
 
 
 def guard(bp: Blueprint, portal: str) -> None:
@@ -29,6 +30,6 @@ def current_org_id() -> int:
 
 def render(template: str, fragment: str | None = None, **context):
     """Full page normally; only `fragment` when htmx asks for a partial swap."""
-    if fragment and request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+    if fragment and is_htmx_partial():
         return render_template(fragment, **context)
     return render_template(template, **context)

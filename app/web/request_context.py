@@ -17,6 +17,11 @@ def db_session() -> Session:
     return g.db_session
 
 
+def is_htmx_partial() -> bool:
+    """htmx asked to swap a fragment (a boosted link still wants the whole page)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
 def request_id() -> str:
     return g.get("request_id", "-")
 

@@ -108,15 +108,20 @@ def assert_same_page(page: Page, url: str) -> None:
     assert page.evaluate("window.__e2eSamePage === true"), "the browser loaded a new page"
 
 
-def test_htmx_inline_rename_swaps_the_row_and_persists(page: Page, live_server, htmx_asset):
+def open_rename_form(page: Page, live_server, name: str):
+    """Alice opens the inline rename form of instance `name`; returns (url, row, input)."""
     open_instances_as_alice(page, live_server)
     url = page.url
-    row = instance_row(page, "notebook-t4")
-
+    row = instance_row(page, name)
     row.get_by_role("link", name="Rename", exact=True).click()
     name_input = row.get_by_label("Name", exact=True)
-    expect(name_input).to_have_value("notebook-t4")
+    expect(name_input).to_have_value(name)
     assert_same_page(page, url)
+    return url, row, name_input
+
+
+def test_htmx_inline_rename_swaps_the_row_and_persists(page: Page, live_server, htmx_asset):
+    url, row, name_input = open_rename_form(page, live_server, "notebook-t4")
 
     name_input.fill("notebook-renamed")
     row.get_by_role("button", name="Save").click()
@@ -132,13 +137,7 @@ def test_htmx_inline_rename_swaps_the_row_and_persists(page: Page, live_server, 
 
 
 def test_htmx_inline_rename_with_an_empty_name_shows_the_error_in_the_row(page: Page, live_server, htmx_asset):
-    open_instances_as_alice(page, live_server)
-    url = page.url
-    row = instance_row(page, "inference-l4-1")
-
-    row.get_by_role("link", name="Rename", exact=True).click()
-    name_input = row.get_by_label("Name", exact=True)
-    expect(name_input).to_have_value("inference-l4-1")
+    url, row, name_input = open_rename_form(page, live_server, "inference-l4-1")
     name_input.fill("")
     row.get_by_role("button", name="Save").click()
 
@@ -152,10 +151,8 @@ def test_htmx_inline_rename_with_an_empty_name_shows_the_error_in_the_row(page: 
 
 
 def test_htmx_save_with_a_stale_csrf_token_shows_a_message_and_keeps_the_row(page: Page, live_server, htmx_asset):
-    open_instances_as_alice(page, live_server)
-    row = instance_row(page, "training-a100-1")
-    row.get_by_role("link", name="Rename", exact=True).click()
-    row.get_by_label("Name", exact=True).fill("never-saved")
+    _, row, name_input = open_rename_form(page, live_server, "training-a100-1")
+    name_input.fill("never-saved")
     # As if the session's token changed under an open tab: both copies of the token are stale.
     page.evaluate("""() => {
         document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'stale'}));

@@ -1,7 +1,7 @@
 """Client portal: the customer's dashboard and instances."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 
 from app.accounts.models import Organization
 from app.errors import DomainError
@@ -10,7 +10,7 @@ from app.web.client import bp
 from app.web.client.forms import RenameInstanceForm
 from app.web.forms import apply_domain_error
 from app.web.portal import current_org_id, guard, render
-from app.web.request_context import db_session
+from app.web.request_context import db_session, is_htmx_partial
 
 guard(bp, "client")
 
@@ -69,7 +69,7 @@ def rename_instance(public_id: str):
             apply_domain_error(form, error)
         else:
             db.commit()
-            if request.headers.get("HX-Request"):
+            if is_htmx_partial():
                 return render("client/instances/detail.html", "client/instances/_row.html", instance=instance)
             flash(f"Instance renamed to “{instance.name}”.", "success")
             return redirect(url_for("client.instances"))
