@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.accounts import passwords
 
     passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+    _init_webhooks(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -50,6 +51,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _init_webhooks(app: Flask) -> None:
+    from app import crypto
+    from app.webhooks import jobs as webhook_jobs
+    from app.webhooks import settings as webhook_settings
+
+    crypto.configure(app.config["SECRET_KEY"], app.config["DATA_ENCRYPTION_KEYS"])
+    webhook_settings.configure(app.config)
+    webhook_jobs.install_outbox(app)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -87,6 +87,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", ""),
+        # Webhook delivery limits: success is a 2xx within WEBHOOK_TIMEOUT seconds.
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT") or 15),
+        "WEBHOOK_CONNECT_TIMEOUT": float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT") or 5),
+        "WEBHOOK_CA_BUNDLE": os.environ.get("WEBHOOK_CA_BUNDLE", ""),
+        "WEBHOOK_LEASE_SECONDS": _int_env("WEBHOOK_LEASE_SECONDS", 300),
+        # Fernet keys for secrets stored encrypted (comma-separated, first one
+        # encrypts); empty derives one from SECRET_KEY.
+        "DATA_ENCRYPTION_KEYS": os.environ.get("DATA_ENCRYPTION_KEYS", ""),
         "GEOIP_DATABASE": os.environ.get("GEOIP_DATABASE", ""),
         # Sessions: the server-side record decides; the cookie only carries a token.
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int_env("SESSION_IDLE_MINUTES", 30)),

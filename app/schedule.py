@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from app.accounts.jobs import expire_sessions
+from app.webhooks.jobs import sweep as sweep_webhooks
 
 
 @dataclass(frozen=True)
@@ -18,4 +19,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire-sessions", expire_sessions, interval=15 * 60),
+    # The safety net under webhook delivery: re-enqueues due messages nobody
+    # holds (after a Redis flush, a killed worker, a retry whose job was lost).
+    PeriodicJob("sweep-webhooks", sweep_webhooks, queue="high", interval=30),
 )

@@ -1,0 +1,75 @@
+"""Emit events: the outbox write that every domain action calls.
+
+`emit()` writes the event and one pending message per subscribed, enabled
+endpoint in the caller's transaction. Nothing reaches Redis until that
+transaction commits (see outbox.py); if it rolls back, no event existed.
+"""
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import new_public_id
+from app.errors import DomainError
+from app.tenancy import owned
+from app.webhooks import outbox
+from app.webhooks.catalog import EVENT_TYPES
+from app.webhooks.models import WebhookEndpoint, WebhookEvent, WebhookMessage
+
+
+class UnknownEventType(ValueError):
+    """A programming error: the event type is not in the catalog."""
+
+
+def _body(event_id: str, event_type: str, created_at, data: dict) -> str:
+    document = {"id": event_id, "type": event_type,
+                "timestamp": created_at.isoformat().replace("+00:00", "Z"), "data": data}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def emit(session: Session, org_id: int, type: str, payload: dict, *,
+         only_endpoint: WebhookEndpoint | None = None, is_test: bool = False) -> WebhookEvent:
+    """Record event `type` for the organization and queue its deliveries (after commit)."""
+    event_type = EVENT_TYPES.get(type)
+    if event_type is None:
+        raise UnknownEventType(type)
+    try:
+        data = event_type.schema.model_validate(payload).model_dump(mode="json")
+    except ValidationError as exc:  # a caller broke the documented contract: refuse loudly
+        raise ValueError(f"Payload of {type} does not match the catalog: {exc}") from exc
+    now = clock.utcnow()
+    public_id = new_public_id("evt")
+    event = WebhookEvent(public_id=public_id, org_id=org_id, type=type, is_test=is_test, created_at=now,
+                         body=_body(public_id, type, now, data))
+    session.add(event)
+    session.flush()
+    if only_endpoint is not None:
+        endpoints = [only_endpoint]
+    else:
+        candidates = session.scalars(owned(WebhookEndpoint, org_id).where(WebhookEndpoint.enabled.is_(True)))
+        endpoints = [e for e in candidates if e.subscribes_to(type)]
+    if endpoints:
+        session.execute(insert(WebhookMessage), [
+            {"public_id": new_public_id("msg"), "org_id": org_id, "event_id": event.id, "endpoint_id": e.id,
+             "event_type": type, "status": "pending", "attempt_count": 0, "cycle_start": 0,
+             "next_attempt_at": now, "created_at": now}
+            for e in endpoints
+        ])
+        outbox.wake_endpoints_after_commit(session, [e.id for e in endpoints])
+    return event
+
+
+def send_test(session: Session, endpoint: WebhookEndpoint, event_type: str | None = None) -> WebhookEvent:
+    """Send the catalog example of `event_type` to this endpoint only, marked as a test."""
+    if not endpoint.enabled:
+        raise DomainError("This endpoint is disabled; enable it before sending a test event.", field="enabled")
+    if event_type is None:
+        event_type = (endpoint.event_types or list(EVENT_TYPES))[0]
+    if event_type not in EVENT_TYPES:
+        raise DomainError(f"Unknown event type {event_type!r}.", field="event_type")
+    return emit(session, endpoint.org_id, event_type, EVENT_TYPES[event_type].example,
+                only_endpoint=endpoint, is_test=True)
