@@ -18,16 +18,19 @@ class Page(Generic[T]):
     has_more: bool
 
 
-def paginate(session: Session, stmt: Select, model, limit: int, starting_after: str | None) -> Page:
+def paginate(session: Session, stmt: Select, model, limit: int, starting_after: str | None,
+             newest_first: bool = False) -> Page:
     """Rows of `stmt` (already tenant-scoped) in id order, after the cursor.
 
-    The cursor is looked up through the same scoped statement, so another
-    organization's id is refused like an unknown one.
+    With `newest_first` (logs, events) the order is descending and "after"
+    means older. The cursor is looked up through the same scoped statement, so
+    another organization's id is refused like an unknown one.
     """
     if starting_after:
         cursor_id = session.scalar(stmt.where(model.public_id == starting_after).with_only_columns(model.id))
         if cursor_id is None:
             raise DomainError(f"No object {starting_after!r} to start after.", field="starting_after")
-        stmt = stmt.where(model.id > cursor_id)
-    rows = list(session.scalars(stmt.order_by(model.id).limit(limit + 1)))
+        stmt = stmt.where(model.id < cursor_id if newest_first else model.id > cursor_id)
+    order = model.id.desc() if newest_first else model.id
+    rows = list(session.scalars(stmt.order_by(order).limit(limit + 1)))
     return Page(rows=rows[:limit], has_more=len(rows) > limit)
