@@ -23,6 +23,8 @@ from app.db import Base
 from app.migrate import upgrade
 from tests.support import PortalClient
 
+pytest_plugins = ["tests.webhooks.fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -105,6 +107,10 @@ def make_test_app(database_url: str, redis_url: str, instance_dir, **overrides):
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "INSTANCE_DIR": str(instance_dir),
         # Cheap argon2id so the suite stays fast; the algorithm is the same.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024,
+        # Webhook receivers in tests listen on 127.0.0.1 over plain http, as an
+        # on-premises receiver would be allowed to; SSRF tests build their own
+        # policy. Short timeouts keep "the receiver hangs" tests quick.
+        "WEBHOOK_ALLOW_PRIVATE": "127.0.0.1", "WEBHOOK_TIMEOUT": 2.0, "WEBHOOK_CONNECT_TIMEOUT": 1.0,
     }
     config.update(overrides)
     return create_app(config)

@@ -18,6 +18,7 @@ from app import clock
 from app.audit.service import record
 from app.errors import DomainError
 from app.security.models import API_SCOPES, ApiKey
+from app.webhooks.events import emit
 
 KEY_PREFIX = "mtx_sk_"
 _ALPHABET = string.ascii_letters + string.digits
@@ -67,7 +68,12 @@ def create(session: Session, org_id: int, name: str, scopes, *, actor_label: str
     session.flush()
     record(session, "api_key.created", actor_label=actor_label, actor_user_id=created_by_id,
            org_id=org_id, target=key.public_id, details={"name": name, "scopes": key.scopes})
+    emit(session, org_id, "api_key.created", _event_data(key))
     return CreatedKey(key, secret)
+
+
+def _event_data(key: ApiKey) -> dict:
+    return {"id": key.public_id, "name": key.name, "scopes": sorted(key.scope_set), "prefix": key.display_prefix}
 
 
 def authenticate(session: Session, secret: str, ip_address: str) -> ApiKey:
@@ -91,3 +97,4 @@ def revoke(session: Session, key: ApiKey, *, actor_label: str, actor_user_id: in
     key.revoked_at = clock.utcnow()
     record(session, "api_key.revoked", actor_label=actor_label, actor_user_id=actor_user_id,
            org_id=key.org_id, target=key.public_id)
+    emit(session, key.org_id, "api_key.revoked", _event_data(key))

@@ -138,21 +138,21 @@ def test_build_scheduler_registers_every_periodic_job(redis_app):
         assert periodic.queue in redis_app.config["RQ_QUEUES"]
 
 
-def test_scheduler_enqueues_expire_sessions_on_low(redis_app):
+def test_scheduler_enqueues_each_periodic_job_once_on_its_queue(redis_app):
     redis = redis_app.extensions["redis"]
     scheduler = build_scheduler(redis_app)
 
     enqueued = scheduler.enqueue_jobs()
 
+    assert sorted(job.name for job in enqueued) == sorted(p.name for p in PERIODIC_JOBS)
     assert "expire-sessions" in [job.name for job in enqueued]
-    low = Queue("low", connection=redis)
-    funcs = [Job.fetch(job_id, connection=redis).func_name for job_id in low.job_ids]
-    assert funcs.count(EXPIRE_SESSIONS) == 1
-    for other in ("high", "default"):
-        assert Queue(other, connection=redis).count == 0
+    for periodic in PERIODIC_JOBS:
+        queue = Queue(periodic.queue, connection=redis)
+        funcs = [Job.fetch(job_id, connection=redis).func_name for job_id in queue.job_ids]
+        assert funcs.count(f"{periodic.func.__module__}.{periodic.func.__name__}") == 1
+    assert sum(Queue(q, connection=redis).count for q in ("high", "default", "low")) == len(PERIODIC_JOBS)
     # Not due again until its interval has passed.
     assert scheduler.enqueue_jobs() == []
-    assert Queue("low", connection=redis).count == len(funcs)
 
 
 def test_flask_scheduler_starts_enqueues_and_stops_on_sigterm(redis_app, redis_url, tmp_path):

@@ -1,0 +1,62 @@
+"""Fixtures for webhook tests anywhere in the suite: a receiver, endpoints, and
+a way to run the delivery jobs until nothing is due."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import distinct, select
+
+from app import clock
+from app.accounts.models import Organization
+from app.webhooks import endpoints
+from app.webhooks.jobs import deliver_endpoint
+from app.webhooks.models import WebhookEndpoint, WebhookMessage
+from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def org_id(session, slug: str) -> int:
+    return session.scalars(select(Organization.id).where(Organization.slug == slug)).one()
+
+
+@pytest.fixture
+def make_endpoint(demo):
+    """make_endpoint(url, slug="acme", event_types=None) -> (endpoint, secret), committed."""
+    def make(url: str, slug: str = "acme", event_types=None, description: str = ""):
+        endpoint, secret = endpoints.create_endpoint(demo, org_id(demo, slug), url=url, event_types=event_types,
+                                                     description=description, actor_label="test")
+        demo.commit()
+        return endpoint, secret
+    return make
+
+
+def due_endpoint_ids(session) -> list[int]:
+    now = clock.utcnow()
+    return list(session.scalars(
+        select(distinct(WebhookMessage.endpoint_id))
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+        .where(WebhookEndpoint.enabled.is_(True), WebhookMessage.status == "pending",
+               WebhookMessage.next_attempt_at <= now)))
+
+
+def deliver_due(app, rounds: int = 20) -> int:
+    """Run the delivery job (in this process) for every endpoint with due
+    messages, until none are due. Returns the number of attempts made."""
+    total = 0
+    session = app.extensions["db"].session()
+    try:
+        with app.app_context():
+            for _ in range(rounds):
+                ids = due_endpoint_ids(session)
+                session.rollback()
+                if not ids:
+                    return total
+                for endpoint_id in ids:
+                    total += deliver_endpoint(endpoint_id)
+    finally:
+        session.close()
+    raise AssertionError("deliveries still due after many rounds")
