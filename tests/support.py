@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+import sys
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
 from app.demo import DEMO_PASSWORD
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 _CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _CSRF_HEADER = re.compile(r'hx-headers="([^"]+)"')
@@ -63,3 +68,15 @@ class PortalClient:
 
     def set_session_cookie(self, value: str) -> None:
         self.http.set_cookie(self.app.config["SESSION_COOKIE_NAME"], value)
+
+
+def flask_env(database_url: str, redis_url: str, instance_dir) -> dict[str, str]:
+    """The environment a deployed worker or scheduler would get."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, APP_ENV="testing",
+               SECRET_KEY="test-secret-key", INSTANCE_DIR=str(instance_dir))
+    return env
+
+
+def flask_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from rq import Queue
-from sqlalchemy import distinct, or_, select, update
+from sqlalchemy import or_, select, update
 
 from app import clock
 from app.extensions import get_redis
@@ -95,7 +95,7 @@ def sweep() -> int:
     now = clock.utcnow()
     with job_session() as session:
         endpoint_ids = session.scalars(
-            select(distinct(WebhookMessage.endpoint_id))
+            select(WebhookMessage.endpoint_id).distinct()
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
             .where(WebhookEndpoint.enabled.is_(True), WebhookMessage.status == "pending",
                    WebhookMessage.next_attempt_at <= now,

@@ -2,13 +2,10 @@
 databases, and `flask worker` / `flask scheduler` run as separate processes."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -24,21 +21,9 @@ from app.accounts.service import create_user
 from app.jobs import SchedulerAlreadyRunning, build_scheduler, enqueue
 from app.schedule import PERIODIC_JOBS
 from tests.conftest import make_test_app
+from tests.support import REPO_ROOT, flask_command, flask_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPIRE_SESSIONS = "app.accounts.jobs.expire_sessions"
-
-
-def flask_env(database_url: str, redis_url: str, instance_dir) -> dict[str, str]:
-    """The environment a deployed worker or scheduler would get."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, APP_ENV="testing",
-               SECRET_KEY="x", INSTANCE_DIR=str(instance_dir))
-    return env
-
-
-def flask_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
 
 
 def snapshot(db) -> list[tuple]:

@@ -3,7 +3,7 @@ a way to run the delivery jobs until nothing is due."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import Organization
@@ -37,7 +37,7 @@ def make_endpoint(demo):
 def due_endpoint_ids(session) -> list[int]:
     now = clock.utcnow()
     return list(session.scalars(
-        select(distinct(WebhookMessage.endpoint_id))
+        select(WebhookMessage.endpoint_id).distinct()
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
         .where(WebhookEndpoint.enabled.is_(True), WebhookMessage.status == "pending",
                WebhookMessage.next_attempt_at <= now)))
