@@ -5,6 +5,7 @@ row of another organization is indistinguishable from a missing one (404).
 """
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from sqlalchemy import Select, select
@@ -22,9 +23,14 @@ def owned(model: type[T], org_id: int) -> Select:
     return select(model).where(model.org_id == org_id)
 
 
+def _label(model) -> str:
+    """`WebhookEndpoint` → "webhook endpoint", for messages people read."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+
+
 def get_owned(session: Session, model: type[T], org_id: int, public_id: str) -> T:
     """The row with `public_id` in the organization, or NotFound."""
     row = session.scalars(owned(model, org_id).where(model.public_id == public_id)).first()
     if row is None:
-        raise NotFound(f"No such {model.__name__.lower()}: {public_id}")
+        raise NotFound(f"No such {_label(model)}: {public_id}")
     return row

@@ -1,12 +1,14 @@
 """Admin portal: platform-wide figures for staff."""
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, current_app, request
 
 from app.admin import service as platform
+from app.extensions import get_redis
 from app.web.admin import bp
 from app.web.portal import guard, render
 from app.web.request_context import db_session
+from app.webhooks import operations
 
 guard(bp, "admin")
 
@@ -27,3 +29,10 @@ def organizations():
     if int(page) > 1 and not listing.rows:
         abort(404)
     return render("admin/organizations/index.html", "admin/organizations/_table.html", listing=listing)
+
+
+@bp.route("/webhooks")
+def webhooks():
+    """Delivery operations across every organization; htmx refreshes the figures."""
+    figures = operations.overview(db_session(), get_redis(), current_app.config["RQ_QUEUES"])
+    return render("admin/webhooks/index.html", "admin/webhooks/_overview.html", overview=figures)

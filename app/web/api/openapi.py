@@ -63,7 +63,9 @@ def build_document(app: Flask) -> dict:
             if parameters:
                 entry["parameters"] = parameters
             if operation.body is not None:
-                entry["requestBody"] = {"required": True, "content": {
+                # An empty body is accepted when no field is required (e.g. POST …/test).
+                required = any(f.is_required() for f in operation.body.model_fields.values())
+                entry["requestBody"] = {"required": required, "content": {
                     "application/json": {"schema": _schema_ref(operation.body, components)}}}
             success: dict = {"description": "Success"}
             if operation.response is not None:

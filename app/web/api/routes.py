@@ -62,3 +62,6 @@ def update_instance(public_id: str, body: InstanceUpdate):
     instance = rental.rename_instance(db, current_org_id(), public_id, body.name)
     db.commit()
     return respond(instance_out(instance))
+
+
+from app.web.api import webhook_routes  # noqa: E402,F401  (registers the webhooks API)
