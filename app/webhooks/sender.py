@@ -17,6 +17,7 @@ from urllib3.exceptions import (ConnectTimeoutError, HTTPError, MaxRetryError, N
                                 ProtocolError, ReadTimeoutError, SSLError)
 
 from app import clock
+from app.webhooks.deadlines import TrackedHTTPConnectionPool, TrackedHTTPSConnectionPool, Watchdog
 from app.webhooks.settings import WebhookSettings
 from app.webhooks.targets import TargetRefused, check_url, resolve
 
@@ -75,6 +76,7 @@ class Sender:
         self.settings = settings
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
+        self._watchdog = Watchdog()
 
     def __enter__(self) -> "Sender":
         return self
@@ -83,6 +85,7 @@ class Sender:
         self.close()
 
     def close(self) -> None:
+        self._watchdog.close()
         with self._lock:
             for pool in self._pools.values():
                 pool.close()
@@ -99,10 +102,10 @@ class Sender:
                 if scheme == "https":
                     # Connect to the checked address, but verify the certificate
                     # (and send SNI) for the name in the URL.
-                    pool = urllib3.HTTPSConnectionPool(address, server_hostname=host, assert_hostname=host,
+                    pool = TrackedHTTPSConnectionPool(address, server_hostname=host, assert_hostname=host,
                                                        cert_reqs="CERT_REQUIRED", ca_certs=s.ca_bundle, **common)
                 else:
-                    pool = urllib3.HTTPConnectionPool(address, **common)
+                    pool = TrackedHTTPConnectionPool(address, **common)
                 self._pools[key] = pool
             return pool
 
@@ -124,16 +127,19 @@ class Sender:
         if target.port != default_port:
             host_header += f":{target.port}"
         pool = self._pool(target.scheme, target.host, address, target.port)
+        deadline = started + self.settings.total_timeout
+        watched = self._watchdog.begin(deadline)
         try:
             response = pool.urlopen("POST", target.path, body=body, headers={**headers, "host": host_header},
                                     redirect=False, preload_content=False, assert_same_host=False,
                                     release_conn=False)
         except (HTTPError, OSError) as error:
             kind, detail = _classify(error)
+            if self._watchdog.end(watched):
+                kind, detail = "timeout", f"No answer within {self.settings.total_timeout:g} s."
             return Outcome(attempted_at, elapsed_ms(), False, error_kind=kind, error_detail=detail[:300])
-        deadline = started + self.settings.total_timeout
         within_time = time.monotonic() <= deadline
-        text = self._read_head_and_release(response, deadline)
+        text = self._read_head_and_release(response, deadline, watched)
         status = response.status
         succeeded = 200 <= status < 300 and within_time
         if succeeded:
@@ -145,9 +151,9 @@ class Sender:
         return Outcome(attempted_at, elapsed_ms(), succeeded, status_code=status, error_kind=kind,
                        response_body=text, retry_after=parse_retry_after(response.headers.get("retry-after")))
 
-    @staticmethod
-    def _read_head_and_release(response, deadline: float) -> str | None:
-        """The first 4 KB of the body; the connection is kept only if the rest is small."""
+    def _read_head_and_release(self, response, deadline: float, watched) -> str | None:
+        """The first 4 KB of the body; the connection is kept only if the rest is small
+        and arrived in time (the watchdog cuts a body that trickles past the deadline)."""
         try:
             head = response.read(RESPONSE_BODY_LIMIT)
             drained, finished = 0, len(head) < RESPONSE_BODY_LIMIT
@@ -156,10 +162,12 @@ class Sender:
                 drained += len(chunk)
                 finished = not chunk
         except (HTTPError, OSError):
+            self._watchdog.end(watched)
             response.close()
             response.release_conn()
             return None
-        if not finished:
-            response.close()  # the rest is not worth reading: drop the connection
+        if self._watchdog.end(watched) or not finished:
+            response.close()  # cut, or the rest is not worth reading: drop the connection
         response.release_conn()
-        return head.decode("utf-8", errors="replace") if head else ""
+        # PostgreSQL text cannot hold NUL: one binary answer would make the batch unrecordable.
+        return head.decode("utf-8", errors="replace").replace("\x00", "\ufffd") if head else ""

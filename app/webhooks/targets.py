@@ -21,6 +21,12 @@ MAX_URL_LENGTH = 2048
 # 6to4 and NAT64 embed an IPv4 address that is what actually gets reached.
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Special-purpose ranges that Python's ipaddress tables (3.11) still count as global.
+_ALSO_NOT_PUBLIC = tuple(ipaddress.ip_network(net) for net in (
+    "192.0.0.0/24",  # IETF protocol assignments (RFC 6890)
+    "fec0::/10",  # IPv6 site-local: deprecated (RFC 3879) but still routed inside some networks
+    "3fff::/20",  # documentation (RFC 9637)
+))
 
 
 class TargetRefused(DomainError):
@@ -78,6 +84,7 @@ def is_public(address: IPAddress) -> bool:
     return address.is_global and not (
         address.is_multicast or address.is_private or address.is_loopback or address.is_link_local
         or address.is_reserved or address.is_unspecified
+        or any(address.version == net.version and address in net for net in _ALSO_NOT_PUBLIC)
     )
 
 

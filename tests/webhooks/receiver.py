@@ -1,9 +1,11 @@
 """A real HTTP receiver for webhook tests: a threaded server on 127.0.0.1 that
 records every request and answers as the test tells it (status, delay,
-Retry-After, a huge body, a connection reset)."""
+Retry-After, a huge body, a connection reset). Given an `ssl.SSLContext` it
+serves HTTPS instead (see `tls_context`), for the certificate tests."""
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -18,6 +20,13 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     reset: bool = False  # close the socket with RST instead of answering
+    # A slow-loris receiver: the answer goes out one byte every `trickle`
+    # seconds (each gap shorter than any read timeout), the status line and
+    # headers too unless `trickle_body_only`; after `trickle_for` seconds it
+    # gives up and closes the connection.
+    trickle: float = 0.0
+    trickle_body_only: bool = False
+    trickle_for: float = 4.5
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,22 @@ class Received:
     at: float
 
 
-class Receiver:
-    """Start with `with Receiver() as r:`; `r.url` is where to send."""
+def tls_context(ca, *names: str) -> ssl.SSLContext:
+    """A server context with a certificate for `names`, issued by `ca` (a trustme.CA)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    return context
 
-    def __init__(self):
+
+class Receiver:
+    """Start with `with Receiver() as r:`; `r.url` is where to send.
+
+    With `tls=<server SSLContext>` it speaks HTTPS and `r.url` names `host`
+    (the name its certificate is for) instead of 127.0.0.1; it still listens
+    on 127.0.0.1 only.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "localhost"):
         self.requests: list[Received] = []
         self.replies: list[Reply] = []  # consumed in order; then `default`
         self.default = Reply()
@@ -45,6 +66,18 @@ class Receiver:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def setup(self):
+                with receiver._lock:
+                    receiver.connections += 1
+                if receiver.tls:
+                    try:  # here, not in accept(): a client refusing the certificate must not stall the loop
+                        self.request.do_handshake()
+                    except OSError:  # ssl.SSLError included
+                        with receiver._lock:
+                            receiver.tls_failures += 1
+                        raise
+                super().setup()
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
@@ -52,6 +85,9 @@ class Receiver:
                                                   body, time.time()))
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.trickle:
+                    self._trickle(reply)
+                    return
                 if reply.reset:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()
@@ -67,10 +103,36 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
+            def _trickle(self, reply: Reply):
+                self.close_connection = True
+                head = f"HTTP/1.1 {reply.status} Slow\r\ncontent-length: {len(reply.body)}\r\n\r\n".encode()
+                data, stop = head + reply.body, time.monotonic() + reply.trickle_for
+                try:
+                    if reply.trickle_body_only:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                        data = reply.body
+                    for index in range(len(data)):
+                        if time.monotonic() > stop:
+                            break
+                        self.wfile.write(data[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle)
+                except OSError:  # the client gave up first: that is the point
+                    pass
+
+        self.tls = tls is not None
+        self.connections = 0  # TCP connections accepted (keep-alive reuses them)
+        self.tls_failures = 0  # handshakes that failed (a client refusing our certificate)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
+            self.server.handle_error = lambda request, address: None  # failed handshakes are expected
+            self.url = f"https://{host}:{self.port}/hooks"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _record(self, received: Received) -> Reply:
