@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import clock, crypto
@@ -96,6 +96,10 @@ def update_endpoint(session: Session, endpoint: WebhookEndpoint, *, url=UNCHANGE
         endpoint.disabled_reason, endpoint.disabled_at = "manual", now
     elif changes.get("enabled") is True:
         endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
+        # What waited while it was disabled goes out now, not at its old retry time (up to 24 h away).
+        session.execute(update(WebhookMessage).where(WebhookMessage.endpoint_id == endpoint.id,
+                                                     WebhookMessage.status == "pending")
+                        .values(next_attempt_at=now).execution_options(synchronize_session=False))
         outbox.wake_endpoints_after_commit(session, [endpoint.id])
     record(session, "webhook_endpoint.updated", actor_label=actor_label, actor_user_id=actor_user_id,
            org_id=endpoint.org_id, target=endpoint.public_id, details={"changed": sorted(changes)})

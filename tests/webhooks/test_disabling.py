@@ -168,3 +168,19 @@ def test_re_enabling_a_failing_endpoint_gives_it_five_fresh_days(app, demo, make
     deliver_due(app)
     endpoint = fresh(demo, endpoint)
     assert endpoint.enabled and endpoint.failing_since == clock.utcnow()
+
+
+def test_re_enabling_sends_what_waited_at_once_not_at_its_old_retry_time(app, demo, make_endpoint, receiver):
+    endpoint, _ = make_endpoint(receiver.url)
+    receiver.default = Reply(status=410)
+    emit_one(demo)
+    assert deliver_due(app) == 1  # disabled; its retry was scheduled ~5 s later
+    [waiting] = messages_of(demo, endpoint)
+    assert waiting.next_attempt_at > clock.utcnow()
+
+    receiver.default = Reply(status=200)
+    endpoints.update_endpoint(demo, fresh(demo, endpoint), enabled=True, actor_label="alice@acme.test")
+    demo.commit()
+
+    assert deliver_due(app) == 1  # no clock movement needed
+    assert [m.status for m in messages_of(demo, endpoint)] == ["succeeded"]
