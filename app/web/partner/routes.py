@@ -6,8 +6,10 @@ from app.partners import service as partners
 from app.web.partner import bp
 from app.web.portal import current_org_id, guard, render
 from app.web.request_context import db_session
+from app.web.webhooks.views import register as register_webhooks
 
 guard(bp, "partner")
+register_webhooks(bp, "partner")
 
 
 @bp.route("/")
