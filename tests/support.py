@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 import os
 import re
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,3 +82,38 @@ def flask_env(database_url: str, redis_url: str, instance_dir) -> dict[str, str]
 
 def flask_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+
+
+def spawn_worker(database_url: str, redis_url: str, instance_dir, log_path, **env) -> subprocess.Popen:
+    """A real `flask worker` process in its own session, configured like the test
+    apps (same SECRET_KEY, so it can decrypt webhook secrets) plus `env`."""
+    environment = flask_env(database_url, redis_url, instance_dir)
+    environment.update(WEBHOOK_ALLOW_PRIVATE="127.0.0.1", **env)
+    return subprocess.Popen(flask_command("worker"), cwd=REPO_ROOT, env=environment, start_new_session=True,
+                            stdout=Path(log_path).open("w"), stderr=subprocess.STDOUT)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (RQ's work horse runs in its own process group)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a process and everything below it."""
+    for victim in [pid, *descendants(pid)]:
+        try:
+            os.kill(victim, sig)
+        except ProcessLookupError:
+            pass

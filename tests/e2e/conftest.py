@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from werkzeug.serving import make_server
@@ -52,15 +54,19 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session")
-def live_server(redis_url, tmp_path_factory):
-    """The portal served over real HTTP on 127.0.0.1, with the demo data; yields the base URL."""
+@contextmanager
+def seeded_live_app(redis_url: str, directory: Path) -> Iterator[tuple[str, object]]:
+    """A portal on a fresh, seeded SQLite file served over real HTTP on 127.0.0.1.
+
+    Yields (base URL, app); the app is there so a test can read rows and point
+    a worker process at the same database.
+    """
     from app.demo import seed_demo
     from app.migrate import upgrade
 
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.db'}"
+    database_url = f"sqlite:///{directory / 'e2e.db'}"
     upgrade(database_url)
-    app = make_test_app(database_url, redis_url, tmp_path_factory.mktemp("e2e-instance"))
+    app = make_test_app(database_url, redis_url, directory)
     wipe(app)  # also clears login-throttle counters other tests may have left in Redis
     session = app.extensions["db"].session()
     try:
@@ -73,13 +79,20 @@ def live_server(redis_url, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         wipe(app)
         app.extensions["db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(redis_url, tmp_path_factory):
+    """The demo portal shared by the browser tests; yields the base URL."""
+    with seeded_live_app(redis_url, tmp_path_factory.mktemp("e2e")) as (url, _app):
+        yield url
 
 
 @pytest.fixture

@@ -3,23 +3,19 @@ receiver, copies the secret, sends a test event, and watches the delivery
 (made by a real `flask worker` process over real Redis) appear in the log."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import threading
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from standardwebhooks import Webhook
-from werkzeug.serving import make_server
 
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
-from tests.conftest import make_test_app, wipe
-from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.conftest import TIMEOUT_MS, seeded_live_app
 from tests.e2e.test_portal_login import sign_in
-from tests.support import REPO_ROOT, flask_command, flask_env
+from tests.support import kill_tree, spawn_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -29,57 +25,26 @@ DELIVERY_TIMEOUT_MS = 30_000  # worker start-up, the job, and the log's next 2 s
 
 @pytest.fixture
 def portal(redis_url, tmp_path):
-    """A live portal on a seeded SQLite file; yields (base URL, app).
-
-    Its own server rather than the shared `live_server`: the worker must be
-    pointed at the same database, and this test reads rows to check them.
-    """
-    from app.demo import seed_demo
-    from app.migrate import upgrade
-
-    database_url = f"sqlite:///{tmp_path / 'webhooks-e2e.db'}"
-    upgrade(database_url)
-    app = make_test_app(database_url, redis_url, tmp_path)
-    wipe(app)
-    session = app.extensions["db"].session()
-    try:
-        seed_demo(session)
-        session.commit()
-    finally:
-        session.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="webhooks-e2e-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        wipe(app)
-        app.extensions["db"].engine.dispose()
+    """A live portal of its own (this test starts from no endpoints); yields (base URL, app)."""
+    with seeded_live_app(redis_url, tmp_path) as served:
+        yield served
 
 
 @pytest.fixture
 def worker(portal, redis_url, tmp_path):
-    """A real `flask worker` on the portal's database and Redis, configured as the web app is."""
+    """A real `flask worker` on the portal's database and Redis."""
     _, app = portal
-    env = flask_env(app.config["DATABASE_URL"], redis_url, tmp_path)
-    # Same key as the web app: the worker decrypts the endpoint's secret to sign.
-    env.update(SECRET_KEY=app.config["SECRET_KEY"], WEBHOOK_ALLOW_PRIVATE="127.0.0.1", WEBHOOK_TIMEOUT="5")
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(flask_command("worker"), cwd=REPO_ROOT, env=env, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = spawn_worker(app.config["DATABASE_URL"], redis_url, tmp_path, tmp_path / "worker.log",
+                        WEBHOOK_TIMEOUT="5")
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the worker and its work horse
+        kill_tree(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_tree(proc.pid)
             proc.wait(timeout=5)
-        log.close()
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ redis-server, both databases. Receivers may see a duplicate (the same
 webhook-id), never a gap."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +13,7 @@ from sqlalchemy import func, select
 from app.webhooks.events import emit
 from app.webhooks.jobs import sweep
 from app.webhooks.models import WebhookMessage
-from tests.support import REPO_ROOT, flask_command, flask_env
+from tests.support import kill_tree, spawn_worker
 from tests.webhooks.fixtures import org_id
 from tests.webhooks.receiver import Reply
 
@@ -29,14 +26,11 @@ PAYLOAD = {"id": "ins_nl", "name": "n", "gpu_type": "A100", "status": "running",
 def start_worker(database_url, redis_url, tmp_path):
     """Start `flask worker` processes configured like production but with a 2 s lease."""
     started: list[subprocess.Popen] = []
-    env = flask_env(database_url, redis_url, tmp_path)
-    env.update(WEBHOOK_ALLOW_PRIVATE="127.0.0.1", WEBHOOK_LEASE_SECONDS="2", WEBHOOK_BATCH_SIZE="5",
-               WEBHOOK_CONCURRENCY="1", WEBHOOK_TIMEOUT="5")
 
     def start() -> subprocess.Popen:
-        proc = subprocess.Popen(flask_command("worker"), cwd=REPO_ROOT, env=env, start_new_session=True,
-                                stdout=(tmp_path / f"worker-{len(started)}.log").open("w"),
-                                stderr=subprocess.STDOUT)  # kept for debugging a failure
+        proc = spawn_worker(database_url, redis_url, tmp_path, tmp_path / f"worker-{len(started)}.log",
+                            WEBHOOK_LEASE_SECONDS="2", WEBHOOK_BATCH_SIZE="5", WEBHOOK_CONCURRENCY="1",
+                            WEBHOOK_TIMEOUT="5")
         started.append(proc)
         return proc
 
@@ -44,31 +38,6 @@ def start_worker(database_url, redis_url, tmp_path):
     for proc in started:
         kill_tree(proc.pid)
         proc.wait(timeout=10)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (RQ's work horse runs in its own process group)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(pid: int) -> None:
-    for victim in [pid, *descendants(pid)]:
-        try:
-            os.kill(victim, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def emit_events(demo, count: int) -> list[str]:
