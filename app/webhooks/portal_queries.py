@@ -49,3 +49,10 @@ def delivering_soon(session: Session, endpoint: WebhookEndpoint) -> bool:
     return bool(session.scalar(select(exists().where(
         WebhookMessage.endpoint_id == endpoint.id, WebhookMessage.status == "pending",
         WebhookMessage.next_attempt_at <= horizon))))
+
+
+def automatically_disabled(session: Session, org_id: int) -> list[WebhookEndpoint]:
+    """Endpoints we switched off (410 or 5 days of failures): the dashboard tells the owner."""
+    return list(session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.org_id == org_id, WebhookEndpoint.enabled.is_(False),
+        WebhookEndpoint.disabled_reason.in_(("gone", "failing"))).order_by(WebhookEndpoint.disabled_at.desc())))

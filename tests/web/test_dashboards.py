@@ -1,9 +1,15 @@
 """Dashboards show live figures from the database."""
+import re
+
 from sqlalchemy import select, update
 
 from app.accounts.models import Organization
 from app.rental.models import Instance, Subscription
-import re
+from app.webhooks.catalog import EVENT_TYPES
+from app.webhooks.events import emit
+from tests.support import PortalClient
+from tests.webhooks.fixtures import deliver_due, org_id
+from tests.webhooks.receiver import Reply
 
 
 def figure(body: str, testid: str) -> str:
@@ -60,3 +66,28 @@ def test_admin_organization_list_paginates(demo, client, db):
     assert "<html" not in body and "Page 2 of 2" in body and "← Previous" in body
     assert client.get("/admin/organizations?page=3").status_code == 404
     assert client.get("/admin/organizations?page=abc").status_code == 404
+
+
+def test_dashboards_tell_the_owner_about_automatically_disabled_endpoints(demo, client, make_endpoint, receiver):
+    gone, _ = make_endpoint(receiver.url + "/gone")
+    make_endpoint(receiver.url + "/fine", event_types=["payment.failed"])  # gets nothing, stays enabled
+    partner_endpoint, _ = make_endpoint(receiver.url + "/partner", slug="northwind")
+    client.login("alice@acme.test")
+    assert 'data-testid="dashboard-disabled-endpoints"' not in client.get("/client/").get_data(as_text=True)
+
+    receiver.default = Reply(status=410)
+    emit(demo, org_id(demo, "acme"), "invoice.paid", EVENT_TYPES["invoice.paid"].example)
+    demo.commit()
+    deliver_due(client.app)
+
+    body = client.get("/client/").get_data(as_text=True)
+    assert figure(body, "open-items") == "1"
+    assert "1 webhook endpoint disabled automatically" in body and "/fine" not in body
+    notice = body[body.index('data-testid="dashboard-disabled-endpoints"'):]
+    assert f"/client/webhooks/{gone.public_id}" in notice and "410 Gone" in notice
+    assert "/partner/" not in notice
+
+    partner = PortalClient(client.app)
+    partner.login("pat@northwind.test")
+    assert 'data-testid="dashboard-disabled-endpoints"' not in partner.get("/partner/").get_data(as_text=True)
+    assert partner_endpoint.enabled

@@ -6,6 +6,7 @@ from flask import flash, redirect, url_for
 from app.accounts.models import Organization
 from app.errors import DomainError
 from app.rental import service as rental
+from app.webhooks import portal_queries as webhook_queries
 from app.web.client import bp
 from app.web.client.forms import RenameInstanceForm
 from app.web.forms import apply_domain_error
@@ -28,8 +29,12 @@ def dashboard():
         open_items.append(f"{counts.suspended} suspended instance{'s' if counts.suspended != 1 else ''}")
     if subscription and subscription.status == "past_due":
         open_items.append("Subscription payment is past due")
-    return render("client/dashboard.html", organization=db.get(Organization, org_id),
-                  counts=counts, subscription=subscription, open_items=open_items)
+    disabled_endpoints = webhook_queries.automatically_disabled(db, org_id)
+    if disabled_endpoints:
+        open_items.append(f"{len(disabled_endpoints)} webhook endpoint{'s' if len(disabled_endpoints) != 1 else ''} "
+                          "disabled automatically")
+    return render("client/dashboard.html", organization=db.get(Organization, org_id), counts=counts,
+                  subscription=subscription, open_items=open_items, disabled_endpoints=disabled_endpoints)
 
 
 @bp.route("/instances")
