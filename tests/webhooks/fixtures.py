@@ -2,6 +2,8 @@
 a way to run the delivery jobs until nothing is due."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +12,45 @@ from app.accounts.models import Organization
 from app.webhooks import endpoints
 from app.webhooks.jobs import deliver_endpoint
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
+from tests.conftest import make_test_app, wipe
 from tests.webhooks.receiver import Receiver
+
+# Where tests that move the clock start: now, to the second (signature timestamps
+# use the wall clock, and receivers refuse ones far from it).
+T0 = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def frozen_clock():
+    """The app's clock stopped at T0; tests move it with clock.advance()."""
+    clock.freeze(T0)
+    yield T0
+    clock.reset()
+
+
+@pytest.fixture
+def make_app(database_url, redis_url, tmp_path):
+    """make_app(**config) -> (app, session with the demo data): an app with other
+    webhook settings (e.g. WEBHOOK_ALLOW_PRIVATE="" to see the SSRF rules bite)."""
+    made = []
+
+    def make(**config):
+        app = make_test_app(database_url, redis_url, tmp_path, **config)
+        wipe(app)
+        session = app.extensions["db"].session()
+        from app.demo import seed_demo
+
+        seed_demo(session)
+        session.commit()
+        made.append((app, session))
+        return app, session
+
+    yield make
+    clock.reset()
+    for app, session in made:
+        session.close()
+        wipe(app)
+        app.extensions["db"].engine.dispose()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ process, running the real delivery job) goes on to deliver the next messages.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,18 +16,13 @@ from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from app.webhooks.models import DeliveryAttempt, WebhookMessage
 from tests.conftest import free_port
-from tests.webhooks.fixtures import deliver_due, org_id
+from tests.webhooks.fixtures import T0, deliver_due, org_id
 from tests.webhooks.receiver import Reply
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0)
 TEN_MB = 10 * 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    clock.freeze(T0)
-    yield
-    clock.reset()
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def emit_one(session) -> WebhookMessage:

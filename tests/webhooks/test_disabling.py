@@ -4,7 +4,7 @@ waits and is delivered once the customer enables the endpoint again.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,17 +16,12 @@ from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from app.webhooks.jobs import deliver_endpoint, sweep
 from app.webhooks.models import WebhookEndpoint, WebhookMessage
-from tests.webhooks.fixtures import deliver_due, org_id
+from tests.webhooks.fixtures import T0, deliver_due, org_id
 from tests.webhooks.receiver import Reply
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    clock.freeze(T0)
-    yield
-    clock.reset()
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def emit_one(session) -> None:

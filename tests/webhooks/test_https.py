@@ -10,13 +10,10 @@ import trustme
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from app import clock
-from app.demo import seed_demo
 from app.webhooks import endpoints
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from app.webhooks.models import DeliveryAttempt, WebhookMessage
-from tests.conftest import make_test_app, wipe
 from tests.webhooks.fixtures import deliver_due, org_id
 from tests.webhooks.receiver import Receiver, tls_context
 
@@ -30,28 +27,6 @@ def ca(tmp_path_factory):
     return authority
 
 
-@pytest.fixture
-def make_app(database_url, redis_url, tmp_path):
-    """make_app(**config) -> (app, session with the demo data); localhost is allowed."""
-    made = []
-
-    def make(**config):
-        app = make_test_app(database_url, redis_url, tmp_path, WEBHOOK_ALLOW_PRIVATE="localhost", **config)
-        wipe(app)
-        session = app.extensions["db"].session()
-        seed_demo(session)
-        session.commit()
-        made.append((app, session))
-        return app, session
-
-    yield make
-    clock.reset()
-    for app, session in made:
-        session.close()
-        wipe(app)
-        app.extensions["db"].engine.dispose()
-
-
 def deliver_one(app, session, url: str) -> tuple[DeliveryAttempt, str]:
     _, secret = endpoints.create_endpoint(session, org_id(session, "acme"), url=url, actor_label="test")
     session.commit()
@@ -63,7 +38,7 @@ def deliver_one(app, session, url: str) -> tuple[DeliveryAttempt, str]:
 
 
 def test_https_delivery_with_a_trusted_certificate(make_app, ca):
-    app, session = make_app(WEBHOOK_CA_BUNDLE=ca.bundle_path)
+    app, session = make_app(WEBHOOK_ALLOW_PRIVATE="localhost", WEBHOOK_CA_BUNDLE=ca.bundle_path)
     with Receiver(tls=tls_context(ca, "localhost")) as receiver:
         assert receiver.url.startswith("https://localhost:")
         attempt, secret = deliver_one(app, session, receiver.url)
@@ -78,7 +53,7 @@ def test_https_delivery_with_a_trusted_certificate(make_app, ca):
 
 def test_keep_alive_reuses_the_tls_connection(make_app, ca):
     """Many messages, one handshake per pooled connection, not one per message."""
-    app, session = make_app(WEBHOOK_CA_BUNDLE=ca.bundle_path, WEBHOOK_CONCURRENCY=1)
+    app, session = make_app(WEBHOOK_ALLOW_PRIVATE="localhost", WEBHOOK_CA_BUNDLE=ca.bundle_path, WEBHOOK_CONCURRENCY=1)
     with Receiver(tls=tls_context(ca, "localhost")) as receiver:
         endpoints.create_endpoint(session, org_id(session, "acme"), url=receiver.url, actor_label="test")
         session.commit()
@@ -93,10 +68,10 @@ def test_keep_alive_reuses_the_tls_connection(make_app, ca):
 @pytest.mark.parametrize("setup", ["certificate-for-another-name", "no-ca-bundle"])
 def test_an_untrusted_certificate_is_a_tls_failure(make_app, ca, setup):
     if setup == "no-ca-bundle":  # the system trust store does not know our private CA
-        app, session = make_app(WEBHOOK_CA_BUNDLE="")
+        app, session = make_app(WEBHOOK_ALLOW_PRIVATE="localhost", WEBHOOK_CA_BUNDLE="")
         context = tls_context(ca, "localhost")
     else:
-        app, session = make_app(WEBHOOK_CA_BUNDLE=ca.bundle_path)
+        app, session = make_app(WEBHOOK_ALLOW_PRIVATE="localhost", WEBHOOK_CA_BUNDLE=ca.bundle_path)
         context = tls_context(ca, "other.example")
     with Receiver(tls=context) as receiver:
         attempt, _ = deliver_one(app, session, receiver.url)

@@ -5,7 +5,7 @@ never earlier than due, then failed; Retry-After honoured within
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -15,7 +15,7 @@ from app import clock
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from app.webhooks.models import DeliveryAttempt, WebhookMessage
-from tests.webhooks.fixtures import deliver_due, org_id
+from tests.webhooks.fixtures import T0, deliver_due, org_id
 from tests.webhooks.receiver import Reply
 
 # The schedule of the issue, written out here rather than imported, so the
@@ -23,14 +23,9 @@ from tests.webhooks.receiver import Reply
 SCHEDULE = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
             timedelta(hours=5), timedelta(hours=10), timedelta(hours=14), timedelta(hours=20),
             timedelta(hours=24))
-T0 = datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    clock.freeze(T0)
-    yield
-    clock.reset()
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def emit_one(session) -> WebhookMessage:

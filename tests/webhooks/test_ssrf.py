@@ -14,15 +14,13 @@ import pytest
 import trustme
 from sqlalchemy import select
 
-from app import clock, crypto
-from app.demo import seed_demo
+from app import crypto
 from app.errors import DomainError
 from app.webhooks import endpoints, signing
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from app.webhooks.models import DeliveryAttempt, WebhookEndpoint, WebhookMessage
 from app.webhooks.targets import AllowPrivate, TargetRefused, check_url, is_public, resolve
-from tests.conftest import make_test_app, wipe
 from tests.webhooks.fixtures import deliver_due, org_id
 from tests.webhooks.receiver import Receiver, tls_context
 
@@ -76,28 +74,6 @@ NOT_PUBLIC = [
     "::1", "::", "fd00::1", "fc00::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
     "::ffff:169.254.169.254", "2002:7f00:1::", "2002:a00:1::", "64:ff9b::7f00:1", "2001:db8::1",
 ]
-
-
-@pytest.fixture
-def make_app(database_url, redis_url, tmp_path):
-    """make_app(WEBHOOK_ALLOW_PRIVATE=..., ...) -> (app, session with the demo data)."""
-    made = []
-
-    def make(**config):
-        app = make_test_app(database_url, redis_url, tmp_path, **config)
-        wipe(app)
-        session = app.extensions["db"].session()
-        seed_demo(session)
-        session.commit()
-        made.append((app, session))
-        return app, session
-
-    yield make
-    clock.reset()
-    for app, session in made:
-        session.close()
-        wipe(app)
-        app.extensions["db"].engine.dispose()
 
 
 @pytest.fixture(scope="module")
