@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+import trustme
 from sqlalchemy import select
 
 from app import clock
@@ -26,6 +27,16 @@ def frozen_clock():
     clock.freeze(T0)
     yield T0
     clock.reset()
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory):
+    """A private certificate authority (trustme); `ca.bundle_path` is its PEM for WEBHOOK_CA_BUNDLE."""
+    authority = trustme.CA()
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    authority.cert_pem.write_to_path(str(path))
+    authority.bundle_path = str(path)
+    return authority
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ certificate for another name, or an unknown CA, is a `tls` failure.
 from __future__ import annotations
 
 import pytest
-import trustme
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -16,15 +15,6 @@ from app.webhooks.events import emit
 from app.webhooks.models import DeliveryAttempt, WebhookMessage
 from tests.webhooks.fixtures import deliver_due, org_id
 from tests.webhooks.receiver import Receiver, tls_context
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    authority = trustme.CA()
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(path))
-    authority.bundle_path = str(path)
-    return authority
 
 
 def deliver_one(app, session, url: str) -> tuple[DeliveryAttempt, str]:

@@ -11,7 +11,6 @@ import ipaddress
 import socket
 
 import pytest
-import trustme
 from sqlalchemy import select
 
 from app import crypto
@@ -74,15 +73,6 @@ NOT_PUBLIC = [
     "::1", "::", "fd00::1", "fc00::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
     "::ffff:169.254.169.254", "2002:7f00:1::", "2002:a00:1::", "64:ff9b::7f00:1", "2001:db8::1",
 ]
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    authority = trustme.CA()
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(path))
-    authority.bundle_path = str(path)
-    return authority
 
 
 def emit_one(session):
