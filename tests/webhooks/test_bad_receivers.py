@@ -115,7 +115,7 @@ def test_a_refused_connection_is_a_connect_failure(app, demo, make_endpoint, rec
     endpoints.update_endpoint(demo, endpoint, url=receiver.url, actor_label="test")  # the receiver is fixed
     demo.commit()
     retry_and_continue(app, demo, receiver, message)
-    assert [r.headers["webhook-id"] for r in receiver.requests][0] == message.public_id
+    assert message.public_id in {r.headers["webhook-id"] for r in receiver.requests}  # a batch is sent in parallel
 
 
 def test_one_bad_message_does_not_hold_up_the_batch(app, demo, make_endpoint, receiver):
