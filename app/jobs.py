@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from rq import Queue, Worker
 from rq.cron import CronScheduler
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from app.extensions import get_redis
 
@@ -67,6 +67,8 @@ def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None)
     # also leaves a pooled connection in the parent: AppWorker keeps horses off it.)
     with app.extensions["db"].engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+    # Configure the ORM once here, not again in every forked work horse.
+    configure_mappers()
     with app.app_context():
         connection = get_redis()
         worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)

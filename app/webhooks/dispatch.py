@@ -32,16 +32,23 @@ def _due(now: datetime):
 
 
 def claim(session: Session, endpoint_id: int, limit: int, settings: WebhookSettings) -> list[WebhookMessage]:
-    """Lease up to `limit` due messages of the endpoint (committed) and return them."""
+    """Lease up to `limit` due messages of the endpoint (committed) and return them.
+
+    Two statements on purpose: PostgreSQL may run an `UPDATE … WHERE id IN
+    (SELECT … LIMIT n)` subquery more than once and lease every due message.
+    """
     now = clock.utcnow()
     token = secrets.token_hex(16)
-    due_ids = (select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *_due(now))
-               .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit)
-               .with_for_update(skip_locked=True))
-    session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(due_ids.scalar_subquery()), *_due(now))
-                    .values(leased_until=now + settings.lease, lease_token=token)
-                    .execution_options(synchronize_session=False))
+    ids = session.scalars(select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *_due(now))
+                          .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit)
+                          .with_for_update(skip_locked=True)).all()
+    if ids:
+        session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids), *_due(now))
+                        .values(leased_until=now + settings.lease, lease_token=token)
+                        .execution_options(synchronize_session=False))
     session.commit()
+    if not ids:
+        return []
     return list(session.scalars(select(WebhookMessage).options(joinedload(WebhookMessage.event))
                                 .where(WebhookMessage.lease_token == token,
                                        WebhookMessage.endpoint_id == endpoint_id)

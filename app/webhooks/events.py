@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import new_public_id
 from app.errors import DomainError
-from app.tenancy import owned
 from app.webhooks import outbox
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.models import WebhookEndpoint, WebhookEvent, WebhookMessage
@@ -48,18 +47,19 @@ def emit(session: Session, org_id: int, type: str, payload: dict, *,
     session.add(event)
     session.flush()
     if only_endpoint is not None:
-        endpoints = [only_endpoint]
-    else:
-        candidates = session.scalars(owned(WebhookEndpoint, org_id).where(WebhookEndpoint.enabled.is_(True)))
-        endpoints = [e for e in candidates if e.subscribes_to(type)]
-    if endpoints:
+        endpoint_ids = [only_endpoint.id]
+    else:  # two columns, not whole rows: emit runs for every event
+        subscribed = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.org_id == org_id, WebhookEndpoint.enabled.is_(True)))
+        endpoint_ids = [id_ for id_, types in subscribed if types is None or type in types]
+    if endpoint_ids:
         session.execute(insert(WebhookMessage), [
-            {"public_id": new_public_id("msg"), "org_id": org_id, "event_id": event.id, "endpoint_id": e.id,
+            {"public_id": new_public_id("msg"), "org_id": org_id, "event_id": event.id, "endpoint_id": endpoint_id,
              "event_type": type, "status": "pending", "attempt_count": 0, "cycle_start": 0,
              "next_attempt_at": now, "created_at": now}
-            for e in endpoints
+            for endpoint_id in endpoint_ids
         ])
-        outbox.wake_endpoints_after_commit(session, [e.id for e in endpoints])
+        outbox.wake_endpoints_after_commit(session, endpoint_ids)
     return event
 
 

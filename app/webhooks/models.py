@@ -44,9 +44,6 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 
-    def subscribes_to(self, event_type: str) -> bool:
-        return self.event_types is None or event_type in self.event_types
-
 
 class WebhookEvent(Base):
     __tablename__ = "webhook_events"
