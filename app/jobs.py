@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from flask import Flask, current_app
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers
@@ -44,35 +44,28 @@ def job_session() -> Iterator[Session]:
         session.close()
 
 
-class AppWorker(Worker):
-    """An RQ worker whose forked work horses get fresh database connections.
+class AppWorker(SimpleWorker):
+    """An RQ worker that runs jobs in its own process instead of forking a work
+    horse per job.
 
-    A connection inherited across fork() is shared with the parent and corrupts
-    both; `dispose(close=False)` drops the inherited pool without closing the
-    parent's sockets, as SQLAlchemy's docs prescribe for multiprocessing.
+    A fork costs more than most of our jobs (a webhook batch takes tens of
+    milliseconds) and throws away what makes the next job fast: the pooled
+    database connection, the kept-alive connections to webhook receivers,
+    configured mappers. Job timeouts still apply (RQ's SIGALRM death penalty),
+    and a job that dies with its worker is the sweeper's to redo.
     """
-
-    flask_app: Flask | None = None
-
-    def main_work_horse(self, job, queue):
-        if self.flask_app is not None:
-            self.flask_app.extensions["db"].engine.dispose(close=False)
-        return super().main_work_horse(job, queue)
 
 
 def run_worker(app: Flask, burst: bool = False, queues: list[str] | None = None) -> bool:
     """Process jobs until stopped (or until the queues are empty with `burst`)."""
     names = queues or list(app.config["RQ_QUEUES"])
-    # Fail at start, not at the first job, when the database is unreachable. (This
-    # also leaves a pooled connection in the parent: AppWorker keeps horses off it.)
+    # Fail at start, not at the first job, when the database is unreachable.
     with app.extensions["db"].engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-    # Configure the ORM once here, not again in every forked work horse.
     configure_mappers()
     with app.app_context():
         connection = get_redis()
         worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)
-        worker.flask_app = app
         return worker.work(burst=burst, with_scheduler=True)
 
 

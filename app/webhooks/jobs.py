@@ -1,14 +1,14 @@
 """RQ jobs of the webhooks domain: deliver an endpoint's due messages, sweep,
 and run a replay. Each takes ids, loads fresh state and is safe to run twice.
 
-One delivery job drains one endpoint: it claims batches, sends them over
-kept-alive connections and writes the attempts in bulk, which is what makes
-delivery fast (one RQ job per message costs a fork each).
+One delivery job sends one batch of one endpoint: it claims the batch, sends
+it over connections kept alive across jobs, and writes the attempts in bulk.
+That, and workers that do not fork per job, is what makes delivery fast.
 """
 from __future__ import annotations
 
 import logging
-import time
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -52,33 +52,46 @@ def start_replay(redis, replay_id: int) -> None:
     _queue(redis).enqueue(run_replay, replay_id, job_timeout=3600)
 
 
+_shared: dict = {}
+
+
+def _sender_and_pool(config) -> tuple[Sender, ThreadPoolExecutor]:
+    """One Sender (its kept-alive connections) and one thread pool per worker
+    process, reused by every job; rebuilt when the settings change or after a fork."""
+    if _shared.get("pid") != os.getpid() or _shared.get("config") is not config:
+        if _shared.get("pid") == os.getpid():  # after a fork the old threads do not exist
+            _shared["sender"].close()
+            _shared["pool"].shutdown(wait=False)
+        _shared.update(pid=os.getpid(), config=config, sender=Sender(config),
+                       pool=ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="webhooks"))
+    return _shared["sender"], _shared["pool"]
+
+
 def deliver_endpoint(endpoint_id: int) -> int:
-    """Send the endpoint's due messages until none are due or the time budget
-    is spent (then hand over to a fresh job). Returns the number of attempts."""
+    """Send one batch of the endpoint's due messages; returns the attempts made.
+
+    A full batch queues the endpoint again, at the back: a busy endpoint takes
+    turns with the others, and a second worker can take its next batch at once.
+    """
     redis = get_redis()
     redis.delete(_flag(endpoint_id))  # from here on, new messages need a new job
     config = settings.current()
-    deadline = time.monotonic() + config.pump_budget_seconds
-    attempts = 0
-    with job_session() as session, Sender(config) as sender, \
-            ThreadPoolExecutor(max_workers=config.concurrency) as pool:
-        while True:
-            endpoint = session.get(WebhookEndpoint, endpoint_id, populate_existing=True)
-            if endpoint is None or not endpoint.enabled:
-                break
-            batch = dispatch.claim(session, endpoint_id, config.batch_size, config)
-            if not batch:
-                break
-            results = dispatch.send_batch(sender, endpoint, batch, pool)
-            soonest_retry = dispatch.record(session, endpoint, results)
-            session.commit()
-            attempts += len(results)
-            if soonest_retry is not None:
-                _schedule_retry(redis, endpoint_id, soonest_retry)
-            if time.monotonic() > deadline:
-                wake_endpoint(redis, endpoint_id)
-                break
-    return attempts
+    sender, pool = _sender_and_pool(config)
+    with job_session() as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            return 0
+        batch = dispatch.claim(session, endpoint_id, config.batch_size, config)
+        if not batch:
+            return 0
+        if len(batch) >= config.batch_size:
+            wake_endpoint(redis, endpoint_id)
+        results = dispatch.send_batch(sender, endpoint, batch, pool)
+        soonest_retry = dispatch.record(session, endpoint, results)
+        session.commit()
+    if soonest_retry is not None:
+        _schedule_retry(redis, endpoint_id, soonest_retry)
+    return len(results)
 
 
 def _schedule_retry(redis, endpoint_id: int, retry_at) -> None:

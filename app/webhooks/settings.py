@@ -22,7 +22,6 @@ class WebhookSettings:
     lease: timedelta = timedelta(minutes=5)
     batch_size: int = 50
     concurrency: int = 8
-    pump_budget_seconds: float = 30.0
 
 
 _current = WebhookSettings()
