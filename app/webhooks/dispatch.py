@@ -32,27 +32,29 @@ def _due(now: datetime):
 
 
 def claim(session: Session, endpoint_id: int, limit: int, settings: WebhookSettings) -> list[WebhookMessage]:
-    """Lease up to `limit` due messages of the endpoint (committed) and return them.
-
-    Two statements on purpose: PostgreSQL may run an `UPDATE … WHERE id IN
-    (SELECT … LIMIT n)` subquery more than once and lease every due message.
-    """
+    """Lease up to `limit` due messages of the endpoint (committed) and return them."""
     now = clock.utcnow()
-    token = secrets.token_hex(16)
-    ids = session.scalars(select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *_due(now))
-                          .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit)
-                          .with_for_update(skip_locked=True)).all()
-    if ids:
-        session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids), *_due(now))
-                        .values(leased_until=now + settings.lease, lease_token=token)
-                        .execution_options(synchronize_session=False))
+    lease = {"leased_until": now + settings.lease, "lease_token": secrets.token_hex(16)}
+    due = (select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *_due(now))
+           .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the rows first (SKIP LOCKED: concurrent claims take different ones), then
+        # lease them by primary key. One `UPDATE … WHERE id IN (SELECT … LIMIT n)` may run
+        # its subquery more than once and lease every due message.
+        ids = session.scalars(due.with_for_update(skip_locked=True)).all()
+        if ids:
+            session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids)).values(**lease)
+                            .execution_options(synchronize_session=False))
+    else:
+        # SQLite has one writer: a single guarded UPDATE is atomic.
+        ids = session.scalars(update(WebhookMessage).where(WebhookMessage.id.in_(due.scalar_subquery()), *_due(now))
+                              .values(**lease).returning(WebhookMessage.id)
+                              .execution_options(synchronize_session=False)).all()
     session.commit()
     if not ids:
         return []
     return list(session.scalars(select(WebhookMessage).options(joinedload(WebhookMessage.event))
-                                .where(WebhookMessage.lease_token == token,
-                                       WebhookMessage.endpoint_id == endpoint_id)
-                                .order_by(WebhookMessage.id)))
+                                .where(WebhookMessage.id.in_(ids)).order_by(WebhookMessage.id)))
 
 
 def send_batch(sender: Sender, endpoint: WebhookEndpoint, messages: list[WebhookMessage],

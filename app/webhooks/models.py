@@ -67,7 +67,7 @@ class WebhookMessage(Base):
         CheckConstraint("attempt_count >= cycle_start", name="cycle_within_attempts"),
         Index("ix_webhook_messages_due", "status", "next_attempt_at"),
         # The claim: one endpoint's pending messages in due order, without scanning other endpoints'.
-        Index("ix_webhook_messages_claim", "endpoint_id", "status", "next_attempt_at"),
+        Index("ix_webhook_messages_claim", "endpoint_id", "status", "next_attempt_at", "id"),
         Index("ix_webhook_messages_endpoint_log", "endpoint_id", "id"),
         UniqueConstraint("event_id", "endpoint_id", name="one_message_per_endpoint"),
     )

@@ -107,7 +107,7 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_messages_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_webhook_messages_claim', ['endpoint_id', 'status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_messages_claim', ['endpoint_id', 'status', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index('ix_webhook_messages_endpoint_log', ['endpoint_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_messages_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_messages_org_id'), ['org_id'], unique=False)
