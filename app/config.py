@@ -93,7 +93,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "WEBHOOK_CA_BUNDLE": os.environ.get("WEBHOOK_CA_BUNDLE", ""),
         "WEBHOOK_LEASE_SECONDS": _int_env("WEBHOOK_LEASE_SECONDS", 300),
         # Messages one delivery job claims at a time, and how many it sends at once.
-        "WEBHOOK_BATCH_SIZE": _int_env("WEBHOOK_BATCH_SIZE", 50),
+        "WEBHOOK_BATCH_SIZE": _int_env("WEBHOOK_BATCH_SIZE", 100),
         "WEBHOOK_CONCURRENCY": _int_env("WEBHOOK_CONCURRENCY", 8),
         # Fernet keys for secrets stored encrypted (comma-separated, first one
         # encrypts); empty derives one from SECRET_KEY.

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -19,6 +19,14 @@ from app.errors import DomainError
 from app.webhooks import outbox
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.models import WebhookEndpoint, WebhookEvent, WebhookMessage
+
+
+_EVENTS, _ENDPOINTS, _MESSAGES = (WebhookEvent.__table__, WebhookEndpoint.__table__,
+                                  WebhookMessage.__table__)
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_SUBSCRIBED_ENDPOINTS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types).where(
+    _ENDPOINTS.c.org_id == bindparam("org_id"), _ENDPOINTS.c.enabled.is_(True))
+_INSERT_MESSAGE = insert(_MESSAGES)
 
 
 class UnknownEventType(ValueError):
@@ -46,8 +54,9 @@ def emit(session: Session, org_id: int, type: str, payload: dict, *,
          only_endpoint: WebhookEndpoint | None = None, is_test: bool = False) -> EmittedEvent:
     """Record event `type` for the organization and queue its deliveries (after commit).
 
-    Core INSERTs rather than the ORM unit of work: every domain action calls
-    this, and bulk producers call it thousands of times a second.
+    Statements built once on the tables and run on the session's connection,
+    not through the ORM: every domain action calls this, bulk producers
+    thousands of times a second, and this costs a quarter of the CPU.
     """
     event_type = EVENT_TYPES.get(type)
     if event_type is None:
@@ -56,20 +65,22 @@ def emit(session: Session, org_id: int, type: str, payload: dict, *,
         data = event_type.schema.model_validate(payload).model_dump(mode="json")
     except ValidationError as exc:  # a caller broke the documented contract: refuse loudly
         raise ValueError(f"Payload of {type} does not match the catalog: {exc}") from exc
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the statements below bypass the ORM, so it must see pending changes
+    connection = session.connection()
     now = clock.utcnow()
     public_id = new_public_id("evt")
     body = _body(public_id, type, now, data)
-    event_id = session.execute(insert(WebhookEvent).values(
-        public_id=public_id, org_id=org_id, type=type, is_test=is_test, created_at=now, body=body,
-    ).returning(WebhookEvent.id)).scalar_one()
+    event_id = connection.execute(_INSERT_EVENT, {
+        "public_id": public_id, "org_id": org_id, "type": type, "is_test": is_test, "created_at": now,
+        "body": body}).scalar_one()
     if only_endpoint is not None:
         endpoint_ids = [only_endpoint.id]
-    else:  # two columns, not whole rows: emit runs for every event
-        subscribed = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-            WebhookEndpoint.org_id == org_id, WebhookEndpoint.enabled.is_(True)))
+    else:
+        subscribed = connection.execute(_SUBSCRIBED_ENDPOINTS, {"org_id": org_id})
         endpoint_ids = [id_ for id_, types in subscribed if types is None or type in types]
     if endpoint_ids:
-        session.execute(insert(WebhookMessage), [
+        connection.execute(_INSERT_MESSAGE, [
             {"public_id": new_public_id("msg"), "org_id": org_id, "event_id": event_id, "endpoint_id": endpoint_id,
              "event_type": type, "status": "pending", "attempt_count": 0, "cycle_start": 0,
              "next_attempt_at": now, "created_at": now}

@@ -20,7 +20,7 @@ class WebhookSettings:
     # A claimed batch is someone's until the lease ends; a killed worker's
     # batch is retaken by the sweeper after that.
     lease: timedelta = timedelta(minutes=5)
-    batch_size: int = 50
+    batch_size: int = 100
     concurrency: int = 8
 
 
@@ -35,7 +35,7 @@ def configure(config: dict) -> None:
         total_timeout=float(config.get("WEBHOOK_TIMEOUT", 15)),
         ca_bundle=config.get("WEBHOOK_CA_BUNDLE") or None,
         lease=timedelta(seconds=float(config.get("WEBHOOK_LEASE_SECONDS", 300))),
-        batch_size=int(config.get("WEBHOOK_BATCH_SIZE", 50)),
+        batch_size=int(config.get("WEBHOOK_BATCH_SIZE", 100)),
         concurrency=int(config.get("WEBHOOK_CONCURRENCY", 8)),
     )
 
