@@ -26,28 +26,38 @@ from app.webhooks.sender import Outcome, Sender
 from app.webhooks.settings import WebhookSettings
 
 
-def _due(now: datetime):
+def due(now: datetime) -> tuple:
+    """Messages that should be sent now and that no live lease holds."""
     return (WebhookMessage.status == "pending", WebhookMessage.next_attempt_at <= now,
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until < now))
+
+
+def due_endpoint_ids(session: Session, now: datetime) -> list[int]:
+    """Enabled endpoints with due messages nobody holds: what the sweeper wakes."""
+    return list(session.scalars(
+        select(WebhookMessage.endpoint_id).distinct()
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+        .where(WebhookEndpoint.enabled.is_(True), *due(now))))
 
 
 def claim(session: Session, endpoint_id: int, limit: int, settings: WebhookSettings) -> list[WebhookMessage]:
     """Lease up to `limit` due messages of the endpoint (committed) and return them."""
     now = clock.utcnow()
     lease = {"leased_until": now + settings.lease, "lease_token": secrets.token_hex(16)}
-    due = (select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *_due(now))
-           .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))
+    oldest_due = (select(WebhookMessage.id).where(WebhookMessage.endpoint_id == endpoint_id, *due(now))
+                  .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         # Lock the rows first (SKIP LOCKED: concurrent claims take different ones), then
         # lease them by primary key. One `UPDATE … WHERE id IN (SELECT … LIMIT n)` may run
         # its subquery more than once and lease every due message.
-        ids = session.scalars(due.with_for_update(skip_locked=True)).all()
+        ids = session.scalars(oldest_due.with_for_update(skip_locked=True)).all()
         if ids:
             session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids)).values(**lease)
                             .execution_options(synchronize_session=False))
     else:
         # SQLite has one writer: a single guarded UPDATE is atomic.
-        ids = session.scalars(update(WebhookMessage).where(WebhookMessage.id.in_(due.scalar_subquery()), *_due(now))
+        ids = session.scalars(update(WebhookMessage)
+                              .where(WebhookMessage.id.in_(oldest_due.scalar_subquery()), *due(now))
                               .values(**lease).returning(WebhookMessage.id)
                               .execution_options(synchronize_session=False)).all()
     session.commit()

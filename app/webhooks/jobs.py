@@ -107,13 +107,7 @@ def sweep() -> int:
     redis = get_redis()
     now = clock.utcnow()
     with job_session() as session:
-        endpoint_ids = session.scalars(
-            select(WebhookMessage.endpoint_id).distinct()
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-            .where(WebhookEndpoint.enabled.is_(True), WebhookMessage.status == "pending",
-                   WebhookMessage.next_attempt_at <= now,
-                   or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until < now))
-        ).all()
+        endpoint_ids = dispatch.due_endpoint_ids(session, now)
         stalled = session.scalars(select(WebhookReplay.id).where(
             WebhookReplay.status != "done", WebhookReplay.created_at < now - STALE_REPLAY)).all()
     woken = sum(1 for endpoint_id in endpoint_ids if wake_endpoint(redis, endpoint_id))

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app import clock
 from app.accounts.models import Organization
 from app.webhooks import endpoints
+from app.webhooks.dispatch import due_endpoint_ids
 from app.webhooks.jobs import deliver_endpoint
-from app.webhooks.models import WebhookEndpoint, WebhookMessage
 from tests.conftest import make_test_app, wipe
 from tests.webhooks.receiver import Receiver
 
@@ -85,15 +85,6 @@ def make_endpoint(demo):
     return make
 
 
-def due_endpoint_ids(session) -> list[int]:
-    now = clock.utcnow()
-    return list(session.scalars(
-        select(WebhookMessage.endpoint_id).distinct()
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-        .where(WebhookEndpoint.enabled.is_(True), WebhookMessage.status == "pending",
-               WebhookMessage.next_attempt_at <= now)))
-
-
 def deliver_due(app, rounds: int = 20) -> int:
     """Run the delivery job (in this process) for every endpoint with due
     messages, until none are due. Returns the number of attempts made."""
@@ -102,7 +93,7 @@ def deliver_due(app, rounds: int = 20) -> int:
     try:
         with app.app_context():
             for _ in range(rounds):
-                ids = due_endpoint_ids(session)
+                ids = due_endpoint_ids(session, clock.utcnow())
                 session.rollback()
                 if not ids:
                     return total
