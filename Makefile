@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Both work on a fresh
 # machine: they install what is missing (Python deps into .venv, htmx from the
-# npm registry, redis-server and Chromium from the OS packages) first.
+# npm registry, redis-server, Chromium and oathtool from the OS packages) first.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +16,7 @@ run: deps assets
 	$(PY) scripts/run.py
 
 test: deps assets
-	@scripts/ensure-system-packages.sh redis chromium
+	@scripts/ensure-system-packages.sh redis chromium oathtool
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 deps: $(DEPS_STAMP)

@@ -33,6 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     from app import models as _models  # noqa: F401  (every table on Base.metadata)
+    from app.security.geoip import open_lookup
+
+    app.extensions["geoip"] = open_lookup(app.config["GEOIP_DATABASE"])
     from app.accounts import passwords
 
     passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])

@@ -116,6 +116,17 @@ def load_config(overrides: dict | None = None) -> dict:
         # Login throttling (Flask-Limiter syntax); failures only count.
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 15 minutes"),
+        # The 2FA step, geo step-up and sudo page (failures only); on top of the
+        # account lockout after 5 wrong codes.
+        "TWO_FACTOR_LIMIT_PER_ACCOUNT": os.environ.get("TWO_FACTOR_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "TWO_FACTOR_LIMIT_PER_IP": os.environ.get("TWO_FACTOR_LIMIT_PER_IP", "30 per 15 minutes"),
+        # API requests per key, by the organization's tier (partners: "partner").
+        "API_RATE_LIMITS": {
+            "free": os.environ.get("API_RATE_LIMIT_FREE", "60 per minute"),
+            "pro": os.environ.get("API_RATE_LIMIT_PRO", "600 per minute"),
+            "enterprise": os.environ.get("API_RATE_LIMIT_ENTERPRISE", "3000 per minute"),
+            "partner": os.environ.get("API_RATE_LIMIT_PARTNER", "600 per minute"),
+        },
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "matrix-limits",

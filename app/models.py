@@ -2,5 +2,5 @@
 from app.accounts.models import Organization, User, UserSession  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.rental.models import Instance, Plan, Subscription  # noqa: F401
-from app.security.models import ApiKey  # noqa: F401
+from app.security.models import ApiKey, GeoRule, IpAllowlistEntry, RecoveryCode, TotpCredential  # noqa: F401
 from app.webhooks.models import DeliveryAttempt, WebhookEndpoint, WebhookEvent, WebhookMessage, WebhookReplay  # noqa: F401

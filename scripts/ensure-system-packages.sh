@@ -2,6 +2,7 @@
 # Install missing OS packages the portal needs, by short name:
 #   redis    -> redis-server      chromium -> /usr/bin/chromium
 #   npm      -> npm (and Node)    venv     -> Python's venv module
+#   oathtool -> oathtool (an independent TOTP implementation the 2FA tests check against)
 # Uses apt-get (as root, or through sudo). Exits non-zero with a clear message
 # when something is missing and cannot be installed.
 set -euo pipefail
@@ -12,6 +13,7 @@ for need in "$@"; do
     redis)    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     npm)      command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
+    oathtool) command -v oathtool >/dev/null 2>&1 || missing+=(oathtool) ;;
     venv)     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv) ;;
     *) echo "ensure-system-packages: unknown need '$need'" >&2; exit 2 ;;
   esac

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyotp
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.demo import DEMO_PASSWORD
 
@@ -52,8 +54,17 @@ class PortalClient:
         data.setdefault("csrf_token", self.csrf_token(token_from or path))
         return self.http.post(path, data=data, **kwargs)
 
-    def login(self, email: str, password: str = DEMO_PASSWORD):
-        return self.post_form("/login", {"email": email, "password": password})
+    def login(self, email: str, password: str = DEMO_PASSWORD, totp_secret: str | None = None):
+        """Sign in through the form; with `totp_secret`, also pass the 2FA step with a fresh code."""
+        response = self.post_form("/login", {"email": email, "password": password})
+        if totp_secret is None:
+            return response
+        assert "/login/two-factor" in response.headers.get("Location", ""), response.headers
+        return self.post_form("/login/two-factor", {"code": fresh_totp_code(self.app, email, totp_secret)})
+
+    def login_admin(self, email: str = "admin@matrix.test"):
+        """Admins must use 2FA: enrol (once) and sign in with a code."""
+        return self.login(email, totp_secret=enrol_two_factor(self.app, email))
 
     def logout(self):
         return self.http.post("/logout", data={"csrf_token": self.csrf_token("/")})
@@ -70,6 +81,60 @@ class PortalClient:
 
     def set_session_cookie(self, value: str) -> None:
         self.http.set_cookie(self.app.config["SESSION_COOKIE_NAME"], value)
+
+
+def enrol_two_factor(app, email: str) -> str:
+    """Turn 2FA on for `email` through the service (arrangement); returns the secret.
+
+    Idempotent: an enrolled user's secret is read back.
+    """
+    from app import crypto
+    from app.accounts.service import find_user_by_email
+    from app.security import two_factor
+
+    with app.app_context():
+        session = app.extensions["db"].session()
+        try:
+            user = find_user_by_email(session, email)
+            existing = two_factor.credential(session, user.id)
+            if existing is not None and existing.enabled_at is not None:
+                return crypto.decrypt(existing.secret_ciphertext)
+            secret = two_factor.start_setup(session, user).secret
+            two_factor.confirm_setup(session, user, pyotp.TOTP(secret).now())
+            session.commit()
+            return secret
+        finally:
+            session.close()
+
+
+def fresh_totp_code(app, email: str, secret: str) -> str:
+    """A code the server has not seen yet (arrangement for tests that are not about replay).
+
+    Codes are single-use per 30-second step and the window is ±1 step; when a
+    test signs the same user in more often than that allows, the stored last
+    step is moved back rather than the test waiting for real time to pass.
+    """
+    from sqlalchemy import update
+
+    from app import clock
+    from app.accounts.service import find_user_by_email
+    from app.security import totp
+    from app.security.models import TotpCredential
+
+    session = app.extensions["db"].session()
+    try:
+        user = find_user_by_email(session, email)
+        last = session.scalar(select(TotpCredential.last_used_step).where(TotpCredential.user_id == user.id))
+        now_step = totp.current_step(clock.utcnow())
+        step = now_step - 1 if last is None else max(now_step - 1, last + 1)
+        if step > now_step + 1:
+            session.execute(update(TotpCredential).where(TotpCredential.user_id == user.id)
+                            .values(last_used_step=now_step - 2))
+            session.commit()
+            step = now_step - 1
+        return pyotp.TOTP(secret).generate_otp(step)
+    finally:
+        session.close()
 
 
 def flask_env(database_url: str, redis_url: str, instance_dir) -> dict[str, str]:

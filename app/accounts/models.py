@@ -21,6 +21,7 @@ class Organization(Base):
             " OR (kind = 'partner' AND tier IS NULL)",
             name="tier_for_customers",
         ),
+        CheckConstraint("geo_default_action IN ('allow', 'block', 'verify')", name="geo_default_action"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +33,14 @@ class Organization(Base):
     country: Mapped[str] = mapped_column(String(2), comment="ISO 3166-1 alpha-2; drives tax region")
     preferred_currency: Mapped[str] = mapped_column(
         String(4), default="USD", comment="invoices and advice are shown in this currency"
+    )
+    require_two_factor: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0",
+        comment="set by an owner: members without 2FA must enrol before using the portal",
+    )
+    geo_default_action: Mapped[str] = mapped_column(
+        String(8), default="allow", server_default="allow",
+        comment="what geo rules do for countries without a rule of their own",
     )
     referred_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"),
@@ -99,5 +108,11 @@ class UserSession(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    sudo_until: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="sensitive actions are allowed without re-authenticating until then",
+    )
+    verified_ip: Mapped[str | None] = mapped_column(
+        String(45), comment="address from which this session last passed a 2FA check (geo step-up)",
+    )
 
     user: Mapped[User] = relationship()

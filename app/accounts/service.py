@@ -20,7 +20,8 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 
 def authenticate(session: Session, email: str, password: str, ip_address: str) -> User | None:
-    """The user whose credentials these are, or None. Audits both outcomes.
+    """The user whose credentials these are, or None. Audits a failure; the
+    caller calls `complete_login` once every factor has passed.
 
     An unknown email and a wrong password take the same time and produce the
     same result, so the login page cannot be used to find accounts.
@@ -34,10 +35,14 @@ def authenticate(session: Session, email: str, password: str, ip_address: str) -
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    user.last_login_at = clock.utcnow()
-    record(session, "login.succeeded", actor_label=user.email, actor_user_id=user.id,
-           org_id=user.org_id, ip_address=ip_address)
     return user
+
+
+def complete_login(session: Session, user: User, second_factor: str | None = None) -> None:
+    """Note a finished sign-in: after the password, and the 2FA code when enrolled."""
+    user.last_login_at = clock.utcnow()
+    record(session, "login.succeeded", actor_label=user.email, actor_user_id=user.id, org_id=user.org_id,
+           details={"second_factor": second_factor} if second_factor else None)
 
 
 def create_user(session: Session, email: str, password: str, *, name: str = "",

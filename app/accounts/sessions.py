@@ -110,3 +110,34 @@ def expire_and_purge(session: Session, policy: SessionPolicy,
         delete(UserSession).where(UserSession.revoked_at < now - keep_revoked_for)
     ).rowcount or 0
     return expired, purged
+
+
+def active_for_user(session: Session, user_id: int, policy: SessionPolicy) -> list[UserSession]:
+    """The user's live sessions, most recently seen first (expired ones left out)."""
+    now = clock.utcnow()
+    return list(session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None),
+               UserSession.created_at >= now - policy.absolute_timeout,
+               UserSession.last_seen_at >= now - policy.idle_timeout)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ))
+
+
+def revoke_one(session: Session, user_id: int, public_id: str, reason: str = "revoked_by_user") -> bool:
+    """End one of the user's own sessions; False when there is no such live session."""
+    return bool(session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.public_id == public_id,
+               UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.utcnow(), revoked_reason=reason)
+    ).rowcount)
+
+
+def revoke_others(session: Session, user_id: int, keep_id: int, reason: str = "revoked_by_user") -> int:
+    """End every session of the user except `keep_id` (the one asking); returns how many."""
+    return session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.id != keep_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.utcnow(), revoked_reason=reason)
+    ).rowcount or 0

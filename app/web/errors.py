@@ -76,8 +76,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         if is_api_request():
-            return api_error(error.status_code, error.message, error.error_type, error.field)
-        return error_page(error.status_code, error.message if error.status_code != 404 else None)
+            response = api_error(error.status_code, error.message, error.error_type, error.field)
+        else:
+            response = error_page(error.status_code, error.message if error.status_code != 404 else None)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response = make_response(response)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -5,13 +5,15 @@ from flask import Blueprint, abort, g, render_template
 from flask_login import current_user
 
 from app.extensions import login_manager
+from app.web import access_gate
 from app.web.request_context import is_htmx_partial
 
 
 def guard(bp: Blueprint, portal: str) -> None:
     """Let only users of `portal` in; everyone else signed in gets 403.
 
-    Sets `g.org_id`, the organization every query of the request is scoped to.
+    Sets `g.org_id`, the organization every query of the request is scoped to,
+    then applies the organization's IP and geo rules and 2FA enrolment rules.
     """
 
     @bp.before_request
@@ -21,6 +23,11 @@ def guard(bp: Blueprint, portal: str) -> None:
         if current_user.portal != portal:
             abort(403)
         g.org_id = current_user.org_id
+        if current_user.org_id is not None:
+            refused = access_gate.check_organization_access()
+            if refused is not None:
+                return refused
+        return access_gate.check_two_factor_enrolment(portal)
 
 
 def current_org_id() -> int:

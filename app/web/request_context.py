@@ -7,6 +7,9 @@ import secrets
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
+from app.audit.context import reset_origin, set_origin
+from app.extensions import client_ip
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -31,6 +34,8 @@ def init_app(app: Flask) -> None:
     def assign_request_id():
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else "req_" + secrets.token_hex(8)
+        # Audit rows written while serving this request carry its address and browser.
+        g.audit_origin_token = set_origin(client_ip(), request.user_agent.string)
 
     @app.after_request
     def tag_response(response):
@@ -43,6 +48,15 @@ def init_app(app: Flask) -> None:
             response.vary.add("HX-Request")
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.teardown_request
+    def forget_audit_origin(_exc):
+        token = g.pop("audit_origin_token", None)
+        if token is not None:
+            try:
+                reset_origin(token)
+            except ValueError:  # torn down in another context: nothing of ours is left there
+                pass
 
     @app.teardown_appcontext
     def close_db_session(exc):

@@ -28,4 +28,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def portal_context():
-        return {"current_portal": portal_of_path(request.path) if request else None}
+        portal = portal_of_path(request.path) if request else None
+        # Pages shared by several portals extend the layout of the one they are in.
+        return {"current_portal": portal, "portal_layout": f"{portal}/layout.html" if portal else "base.html"}

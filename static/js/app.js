@@ -24,3 +24,12 @@ document.addEventListener("DOMContentLoaded", function () {
     show("Could not reach the server. Check your connection and try again.");
   });
 });
+
+// Copy buttons: <button data-copy="text">. Clipboard where the browser allows it.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) return;
+  var text = button.getAttribute("data-copy");
+  var done = function () { button.textContent = "Copied"; };
+  if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
+});

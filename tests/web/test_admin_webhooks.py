@@ -84,7 +84,7 @@ def arranged(demo, make_endpoint, app):
 
 
 def test_figures_follow_the_arranged_data(client, arranged):
-    client.login("admin@matrix.test")
+    client.login_admin()
     response = client.get("/admin/webhooks")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -115,7 +115,7 @@ def test_figures_follow_the_arranged_data(client, arranged):
 def test_manual_disabling_shows_its_reason_and_leaves_the_failing_list(client, arranged, demo):
     endpoints.update_endpoint(demo, arranged["partner"], enabled=False, actor_label="test")
     demo.commit()
-    client.login("admin@matrix.test")
+    client.login_admin()
     body = client.get("/admin/webhooks").get_data(as_text=True)
     assert figure(body, "failing-count") == "1" and figure(body, "disabled-count") == "2"
     disabled = section(body, "disabled")
@@ -124,7 +124,7 @@ def test_manual_disabling_shows_its_reason_and_leaves_the_failing_list(client, a
 
 
 def test_empty_states(demo, client):
-    client.login("admin@matrix.test")
+    client.login_admin()
     body = client.get("/admin/webhooks").get_data(as_text=True)
     assert "No failing endpoints." in body and "No disabled endpoints." in body
     assert figure(body, "due") == figure(body, "last-minute") == figure(body, "rq-high") == "0"
@@ -132,7 +132,7 @@ def test_empty_states(demo, client):
 
 
 def test_htmx_refresh_returns_the_fragment(client, arranged):
-    client.login("admin@matrix.test")
+    client.login_admin()
     response = client.get("/admin/webhooks", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body

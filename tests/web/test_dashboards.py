@@ -45,7 +45,7 @@ def test_partner_dashboard_lists_referred_customers(demo, client):
 
 
 def test_admin_dashboard_counts(demo, client, db):
-    client.login("admin@matrix.test")
+    client.login_admin()
     body = client.get("/admin/").get_data(as_text=True)
     assert (figure(body, "customers"), figure(body, "partners"), figure(body, "users")) == ("2", "1", "5")
     assert figure(body, "running") == "5"
@@ -58,7 +58,7 @@ def test_admin_organization_list_paginates(demo, client, db):
     for n in range(30):
         db.add(Organization(slug=f"org-{n:02d}", name=f"Org {n:02d}", kind="customer", tier="free", country="US"))
     db.commit()
-    client.login("admin@matrix.test")
+    client.login_admin()
     first = client.get("/admin/organizations").get_data(as_text=True)
     assert "Page 1 of 2 · 33 organizations" in first and "Next →" in first
     second = client.get("/admin/organizations?page=2", headers={"HX-Request": "true"})

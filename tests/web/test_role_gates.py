@@ -7,7 +7,10 @@ PORTALS = ["/admin/", "/client/", "/client/instances", "/partner/", "/admin/orga
 
 @pytest.mark.parametrize("who", sorted(USERS))
 def test_portal_access_matrix(demo, client, who):
-    client.login(USERS[who])
+    if who == "admin":
+        client.login_admin()  # admins sign in with 2FA (see tests/security)
+    else:
+        client.login(USERS[who])
     for path in PORTALS:
         expected = 200 if path.startswith(f"/{who}/") else 403
         assert client.get(path).status_code == expected, (who, path)

@@ -6,11 +6,13 @@ from flask import abort, current_app, request
 from app.admin import service as platform
 from app.extensions import get_redis
 from app.web.admin import bp
+from app.web.security.views import register as register_security
 from app.web.portal import guard, render
 from app.web.request_context import db_session
 from app.webhooks import operations
 
 guard(bp, "admin")
+register_security(bp, "admin")
 
 ORGS_PER_PAGE = 25
 

@@ -8,7 +8,7 @@ from app.rental.models import Instance
 from app.tenancy import owned
 from app.web.api import auth  # noqa: F401  (registers authentication)
 from app.web.api.openapi import build_document
-from app.web.api.pagination import paginate
+from app.pagination import paginate
 from app.web.api.registry import api_route
 from app.web.api.schemas import (ApiKeyOut, InstanceList, InstanceOut, InstanceUpdate, ListQuery,
                                  MeResponse, OrganizationOut)

@@ -9,7 +9,7 @@ from flask import g, jsonify
 
 from app.errors import DomainError
 from app.tenancy import get_owned, owned
-from app.web.api.pagination import paginate
+from app.pagination import paginate
 from app.web.api.registry import api_route
 from app.web.api.schemas import ListQuery
 from app.web.api.webhook_schemas import (DeliveryList, DeliveryOut, DeliveryQuery, EndpointCreate, EndpointList,

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
@@ -22,3 +22,21 @@ class PasswordChangeForm(FlaskForm):
         DataRequired(message="Repeat the new password."),
         EqualTo("new_password", message="The two new passwords do not match."),
     ])
+
+
+class SecondFactorForm(FlaskForm):
+    """A TOTP code, or a recovery code instead. The service reads and checks them."""
+
+    code = StringField("Authentication code", validators=[Length(max=20)])
+    recovery_code = StringField("Recovery code", validators=[Length(max=40)])
+
+    def submitted_codes(self) -> dict:
+        """`code=` or `recovery_code=` for the service: a recovery code wins when given."""
+        if (self.recovery_code.data or "").strip():
+            return {"recovery_code": self.recovery_code.data}
+        return {"code": self.code.data or ""}
+
+
+class SudoForm(SecondFactorForm):
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
+                                                     Length(max=MAX_LENGTH)])

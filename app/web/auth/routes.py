@@ -9,10 +9,13 @@ from app.audit.service import record
 from app.errors import DomainError
 from app.extensions import client_ip, limiter
 from app.web.auth import bp
+from app.security import two_factor
 from app.web.auth.forms import LoginForm, PasswordChangeForm
+from app.web.auth.second_factor_routes import portal_home, safe_next, start_pending_login
 from app.web.auth.session_loader import begin_login_session, end_login_session
 from app.web.forms import apply_domain_error
 from app.web.request_context import db_session
+from app.web.sudo_guard import require_sudo
 
 GENERIC_LOGIN_ERROR = "Incorrect email or password."
 THROTTLED_MESSAGE = "Too many failed sign-in attempts. Wait a few minutes and try again."
@@ -31,23 +34,10 @@ def _throttled(_limit):
     return make_response(render_template("auth/login.html", form=LoginForm(), error=THROTTLED_MESSAGE), 429)
 
 
-def _portal_home(user) -> str:
-    return url_for(f"{user.portal}.dashboard")
-
-
-def _safe_next(user) -> str | None:
-    """Follow ?next= only to a path inside the user's own portal."""
-    target = request.args.get("next", "")
-    prefix = f"/{user.portal}"
-    if target.startswith("/") and not target.startswith("//") and (target == prefix or target.startswith(prefix + "/")):
-        return target
-    return None
-
-
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(_portal_home(current_user))
+        return redirect(portal_home(current_user))
     return redirect(url_for("auth.login"))
 
 
@@ -58,7 +48,7 @@ def index():
                deduct_when=_login_failed, on_breach=_throttled, scope="login-account")
 def login():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(_portal_home(current_user))
+        return redirect(portal_home(current_user))
     form = LoginForm()
     if not form.validate_on_submit():
         if request.method == "POST":
@@ -71,9 +61,13 @@ def login():
         db.commit()  # keep the audit entry of the failure
         g.login_failed = True
         return render_template("auth/login.html", form=form, error=GENERIC_LOGIN_ERROR), 401
+    if two_factor.is_enabled(db, user.id):
+        db.commit()  # a rehashed password, if any
+        return redirect(start_pending_login(user))
     begin_login_session(user)
+    accounts.complete_login(db, user)
     db.commit()
-    return redirect(_safe_next(user) or _portal_home(user))
+    return redirect(safe_next(user, portal_home(user)))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -90,6 +84,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@require_sudo
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():

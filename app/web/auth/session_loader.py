@@ -7,7 +7,8 @@ from flask import Flask, current_app, flash, g, jsonify, redirect, request, sess
 from flask_login import login_user, logout_user
 
 from app.accounts import sessions
-from app.accounts.models import User
+from app.accounts.models import User, UserSession
+from app.security import sudo
 from app.extensions import client_ip, login_manager
 from app.web.request_context import db_session
 
@@ -19,13 +20,30 @@ def session_policy() -> sessions.SessionPolicy:
                                   current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
 
 
-def begin_login_session(user: User) -> None:
-    """Rotate: drop everything the anonymous session held, then issue a new token."""
+def begin_login_session(user: User, *, two_factor_passed: bool = False) -> UserSession:
+    """Rotate: drop everything the anonymous session held, then issue a new token.
+
+    The new session starts in sudo mode (the user has just proved who they
+    are) and, after a 2FA check, counts as verified for this address.
+    """
     session.clear()
-    token = sessions.start(db_session(), user.id, client_ip(), request.user_agent.string or "")
+    db = db_session()
+    token = sessions.start(db, user.id, client_ip(), request.user_agent.string or "")
+    db.flush()
+    row = sessions.resolve(db, token, session_policy())
+    sudo.grant(row)
+    if two_factor_passed:
+        row.verified_ip = client_ip()
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
     login_user(user)
+    g.user_session = row
+    return row
+
+
+def current_user_session() -> UserSession | None:
+    """The server-side session row behind the signed-in request (None when anonymous)."""
+    return g.get("user_session")
 
 
 def end_login_session(reason: str = "logout") -> None:
@@ -45,6 +63,7 @@ def init_login_manager(app: Flask) -> None:
         db = db_session()
         row = sessions.resolve(db, session.get(SESSION_TOKEN_KEY), session_policy())
         valid = row is not None and str(row.user_id) == user_id
+        g.user_session = row if valid else None
         if row is None and session.get(SESSION_TOKEN_KEY):
             g.session_ended = True
         db.commit()  # keeps the touch, or the revocation of an expired session

@@ -14,10 +14,11 @@ from htmx_flask import make_response
 
 from app import clock
 from app.errors import DomainError
-from app.web.api.pagination import Page, paginate
+from app.pagination import Page, paginate
 from app.web.forms import apply_domain_error
 from app.web.portal import current_org_id
 from app.web.request_context import db_session
+from app.web.sudo_guard import require_sudo
 from app.web.webhooks.common import actor, endpoint_url, load_endpoint, wants_fragment
 from app.web.webhooks.forms import LogFilterForm, ReplayForm, TestEventForm, event_type_choices
 from app.webhooks import endpoints, events, messages, portal_queries
@@ -99,6 +100,7 @@ def _secret_widget(endpoint, secret: str, mode: str):
     return render_template("webhooks/endpoint.html", **page_context(endpoint, secret=secret, secret_mode=mode))
 
 
+@require_sudo
 def reveal_secret(public_id: str):
     db = db_session()
     endpoint = load_endpoint(public_id)
@@ -107,10 +109,12 @@ def reveal_secret(public_id: str):
     return _secret_widget(endpoint, secret, "revealed")
 
 
+@require_sudo
 def confirm_rotate(public_id: str):
     return render_template("webhooks/confirm.html", endpoint=load_endpoint(public_id), action="rotate")
 
 
+@require_sudo
 def rotate_secret(public_id: str):
     db = db_session()
     endpoint = load_endpoint(public_id)

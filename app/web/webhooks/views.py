@@ -2,7 +2,7 @@
 
 The same views serve /client and /partner: the blueprint's gate has already
 set the organization (current_org_id()), every row is loaded through it, and
-templates extend the portal's own layout (`portal_layout`).
+templates extend the portal's own layout (`portal_layout`, see templating).
 """
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ def register(bp: Blueprint, portal: str) -> None:
     for rule, endpoint, view, methods in (*endpoint_views.ROUTES, *detail_views.ROUTES, *delivery_views.ROUTES):
         bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=methods)
 
-    layout = f"{portal}/layout.html"
-
     @bp.context_processor
-    def portal_layout():
-        # now_utc: the secret widget says whether a rotation's overlap is still running.
-        return {"portal_layout": layout, "now_utc": clock.utcnow}
+    def rotation_clock():
+        # The secret widget says whether a rotation's overlap is still running.
+        return {"now_utc": clock.utcnow}
