@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.web.security import two_factor_views
+from app.web.security import (allowlist_views, api_key_views, audit_views, geo_views, member_views,
+                               session_views, two_factor_views)
 from app.web.security.common import render
 
 PORTALS = ("client", "partner", "admin")
@@ -21,8 +22,15 @@ def overview():
 ACCOUNT_ROUTES = [
     ("/security", "security", overview, ["GET"]),
     *two_factor_views.ROUTES,
+    *session_views.ROUTES,
 ]
-ORGANIZATION_ROUTES: list = []
+ORGANIZATION_ROUTES = [
+    *allowlist_views.ROUTES,
+    *geo_views.ROUTES,
+    *api_key_views.ROUTES,
+    *audit_views.ROUTES,
+    *member_views.ROUTES,
+]
 
 
 def register(bp: Blueprint, portal: str) -> None:
