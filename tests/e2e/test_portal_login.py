@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -32,14 +33,22 @@ def expect_partner_figures(page: Page) -> None:
     expect(page.get_by_text("Acme Corporation", exact=True)).to_be_visible()
 
 
-def expect_admin_figures(page: Page) -> None:
+def expect_admin_enrols_then_sees_figures(page: Page) -> None:
+    """Admins must turn 2FA on before the admin portal lets them in."""
+    expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
+    expect(page.get_by_text("Administrators must turn on two-factor authentication")).to_be_visible()
+    secret = page.get_by_test_id("setup-key").get_attribute("data-secret")
+    page.get_by_label("Authentication code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-factor authentication").click()
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_test_id("customers")).to_have_text("2")
     expect(page.get_by_test_id("partners")).to_have_text("1")
     expect(page.get_by_test_id("users")).to_have_text("5")
 
 
 @pytest.mark.parametrize(("email", "dashboard", "check_figures"), [
-    ("admin@matrix.test", "/admin/", expect_admin_figures),
+    ("admin@matrix.test", "/admin/security/two-factor", expect_admin_enrols_then_sees_figures),
     ("alice@acme.test", "/client/", expect_client_figures("Pro", "2")),
     ("bob@acme.test", "/client/", expect_client_figures("Pro", "2")),
     ("gina@globex.test", "/client/", expect_client_figures("Enterprise", "3")),
