@@ -24,6 +24,15 @@ class PasswordChangeForm(FlaskForm):
     ])
 
 
+class EmailChangeForm(FlaskForm):
+    """The address is checked by the service (it names the field when refusing)."""
+
+    email = EmailField("New email", validators=[
+        DataRequired(message="Enter the new email address."),
+        Length(max=254, message="Email addresses are at most 254 characters long."),
+    ])
+
+
 class SecondFactorForm(FlaskForm):
     """A TOTP code, or a recovery code instead. The service reads and checks them."""
 

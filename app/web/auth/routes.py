@@ -1,4 +1,4 @@
-"""Sign in, sign out, change password, and the front door."""
+"""Sign in, sign out, change password or email, and the front door."""
 from __future__ import annotations
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
@@ -10,7 +10,7 @@ from app.errors import DomainError
 from app.extensions import client_ip, limiter
 from app.web.auth import bp
 from app.security import two_factor
-from app.web.auth.forms import LoginForm, PasswordChangeForm
+from app.web.auth.forms import EmailChangeForm, LoginForm, PasswordChangeForm
 from app.web.auth.second_factor_routes import portal_home, safe_next, start_pending_login
 from app.web.auth.session_loader import begin_login_session, end_login_session
 from app.web.forms import apply_domain_error
@@ -102,3 +102,24 @@ def change_password():
             return redirect(url_for("auth.change_password"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@login_required
+@require_sudo
+def change_email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            email = accounts.change_email(db, current_user, form.email.data,
+                                          actor_label=current_user.email, actor_user_id=current_user.id)
+        except DomainError as error:
+            db.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.commit()
+            flash(f"Your email address is now {email}. Use it the next time you sign in.", "success")
+            return redirect(url_for("auth.change_email"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/email.html", form=form), status

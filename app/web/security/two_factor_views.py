@@ -55,8 +55,8 @@ def _with_code(action, success_message: str | None):
     """Run a change that needs a current code; on refusal, back to the overview with the reason."""
     db = db_session()
     form = SecondFactorForm()
-    if not form.validate_on_submit():
-        flash("The form expired. Try again.", "error")
+    if not form.validate_on_submit():  # CSRF is checked before the view: only a too-long code gets here
+        flash("Enter the 6-digit code from your authenticator app, or one of your recovery codes.", "error")
         return None
     try:
         result = action(db, current_user, **form.submitted_codes())

@@ -6,7 +6,7 @@ keys, audit log, members). Endpoint names start with `security`.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 
 from app.web.security import (allowlist_views, api_key_views, audit_views, geo_views, member_views,
                                session_views, two_factor_views)
@@ -15,8 +15,34 @@ from app.web.security.common import render
 PORTALS = ("client", "partner", "admin")
 
 
+# The client portal's organization settings, as cards on the overview:
+# (endpoint, title, description). Each appears once its page is registered.
+ORGANIZATION_SECTIONS = [
+    ("security_members", "Members", "Who can sign in, their roles, and requiring two-factor authentication."),
+    ("security_allowlist", "IP allowlist", "Only let the portal and API keys in from your own networks."),
+    ("security_geo", "Geo rules", "Allow, block or ask for verification by country."),
+    ("security_api_keys", "API keys", "Keys for the REST API, their scopes and when they were last used."),
+    ("security_audit", "Audit log", "Every sign-in and security change in your organization."),
+]
+
+
+def organization_sections() -> list[tuple[str, str, str]]:
+    """The sections of ORGANIZATION_SECTIONS this portal has, with relative endpoints.
+
+    Filtering on the registered views keeps the overview working whichever
+    organization pages exist (they are built separately).
+    """
+    if request.blueprint != "client":
+        return []
+    return [(f".{endpoint}", title, description) for endpoint, title, description in ORGANIZATION_SECTIONS
+            if f"{request.blueprint}.{endpoint}" in current_app.view_functions]
+
+
 def overview():
-    return render("security/index.html", **two_factor_views.status_context())
+    """Two-factor status and actions, links to the account's other settings, and
+    (client portal) the organization's security settings."""
+    return render("security/index.html", organization_sections=organization_sections(),
+                  **two_factor_views.status_context(), **session_views.summary())
 
 
 ACCOUNT_ROUTES = [
