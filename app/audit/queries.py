@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator
 
-from sqlalchemy import Select, distinct, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organization
@@ -43,7 +43,7 @@ def statement(filters: AuditFilters, *, all_organizations: bool = False) -> Sele
     if filters.action:
         stmt = stmt.where((AuditEvent.action == filters.action) | AuditEvent.action.startswith(filters.action + "."))
     if filters.actor:
-        stmt = stmt.where(AuditEvent.actor_label.contains(filters.actor.strip().lower(), autoescape=True))
+        stmt = stmt.where(func.lower(AuditEvent.actor_label).contains(filters.actor.strip().lower(), autoescape=True))
     if filters.since:
         stmt = stmt.where(AuditEvent.created_at >= _day_start(filters.since))
     if filters.until:
@@ -59,7 +59,7 @@ def page(session: Session, filters: AuditFilters, limit: int, starting_after: st
 
 def action_names(session: Session, org_id: int | None, *, all_organizations: bool = False) -> list[str]:
     """Distinct actions present, for the filter's choices."""
-    stmt = select(distinct(AuditEvent.action))
+    stmt = select(AuditEvent.action).distinct()
     if org_id is not None or not all_organizations:
         stmt = stmt.where(AuditEvent.org_id == org_id)
     return sorted(session.scalars(stmt))

@@ -5,7 +5,7 @@ from flask import abort, current_app, request
 
 from app.admin import service as platform
 from app.extensions import get_redis
-from app.web.admin import bp
+from app.web.admin import audit_views, bp
 from app.web.security.views import register as register_security
 from app.web.portal import guard, render
 from app.web.request_context import db_session
@@ -13,6 +13,7 @@ from app.webhooks import operations
 
 guard(bp, "admin")
 register_security(bp, "admin")
+audit_views.register(bp)
 
 ORGS_PER_PAGE = 25
 

@@ -18,6 +18,11 @@ class AuthenticationFailed(DomainError):
     status_code = 401
 
 
+def api_actor_label() -> str:
+    """Audit label of the key acting: `api:` + its display prefix, never the secret."""
+    return f"api:{g.api_key.display_prefix}"
+
+
 @bp.before_request
 def authenticate_api_key():
     operation = OPERATIONS.get(request.endpoint or "")
@@ -50,7 +55,7 @@ def _refuse_blocked_address(key) -> None:
     decision = access.decide(db, key.org_id, client_ip(), country_lookup())
     if decision.allowed:
         return
-    if access.record_block(db, get_redis(), key.org_id, decision, actor_label=key.display_prefix,
+    if access.record_block(db, get_redis(), key.org_id, decision, actor_label=f"api:{key.display_prefix}",
                            channel="api"):
         db.commit()
     message = refusal_message(decision)

@@ -65,3 +65,4 @@ def update_instance(public_id: str, body: InstanceUpdate):
 
 
 from app.web.api import webhook_routes  # noqa: E402,F401  (registers the webhooks API)
+from app.web.api import security_routes  # noqa: E402,F401  (registers the security API)

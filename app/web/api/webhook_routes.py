@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
-from flask import g, jsonify
+from flask import jsonify
 
 from app.errors import DomainError
 from app.tenancy import get_owned, owned
 from app.pagination import paginate
+from app.web.api.auth import api_actor_label
 from app.web.api.registry import api_route
 from app.web.api.schemas import ListQuery
 from app.web.api.webhook_schemas import (DeliveryList, DeliveryOut, DeliveryQuery, EndpointCreate, EndpointList,
@@ -30,11 +31,6 @@ _ENDPOINT_FIELDS = ("url", "description", "event_types", "enabled")
 
 def _respond(model, status: int = 200):
     return jsonify(model.model_dump(mode="json", by_alias=True)), status
-
-
-def _actor() -> str:
-    """Audit label of the key acting: its display prefix, never the secret."""
-    return f"api:{g.api_key.display_prefix}"
 
 
 def _endpoint_fields(endpoint: WebhookEndpoint) -> dict:
@@ -85,7 +81,7 @@ def create_webhook_endpoint(body: EndpointCreate):
     db = db_session()
     endpoint, secret = endpoint_service.create_endpoint(
         db, current_org_id(), url=body.url, description=body.description, event_types=body.event_types,
-        actor_label=_actor())
+        actor_label=api_actor_label())
     db.commit()
     return _respond(EndpointWithSecret(**_endpoint_fields(endpoint), secret=secret), 201)
 
@@ -108,7 +104,7 @@ def update_webhook_endpoint(public_id: str, body: EndpointUpdate):
             raise DomainError(f"{name} cannot be null.", field=name)
     if "description" in changes and changes["description"] is None:
         changes["description"] = ""
-    endpoint_service.update_endpoint(db, endpoint, actor_label=_actor(), **changes)
+    endpoint_service.update_endpoint(db, endpoint, actor_label=api_actor_label(), **changes)
     db.commit()
     return _respond(EndpointOut(**_endpoint_fields(endpoint)))
 
@@ -117,7 +113,7 @@ def update_webhook_endpoint(public_id: str, body: EndpointUpdate):
            scope=SCOPE, status=204)
 def delete_webhook_endpoint(public_id: str):
     db = db_session()
-    endpoint_service.delete_endpoint(db, _endpoint(public_id), actor_label=_actor())
+    endpoint_service.delete_endpoint(db, _endpoint(public_id), actor_label=api_actor_label())
     db.commit()
     return "", 204
 
@@ -128,7 +124,7 @@ def delete_webhook_endpoint(public_id: str):
 def rotate_webhook_endpoint_secret(public_id: str):
     db = db_session()
     endpoint = _endpoint(public_id)
-    secret = endpoint_service.rotate_secret(db, endpoint, actor_label=_actor())
+    secret = endpoint_service.rotate_secret(db, endpoint, actor_label=api_actor_label())
     db.commit()
     return _respond(RotatedEndpoint(**_endpoint_fields(endpoint), secret=secret,
                                     previous_secret_expires_at=endpoint.previous_secret_expires_at))
@@ -167,7 +163,7 @@ def resend_webhook_delivery(public_id: str):
     org_id = current_org_id()
     message = get_owned(db, WebhookMessage, org_id, public_id)
     endpoint = db.scalars(owned(WebhookEndpoint, org_id).where(WebhookEndpoint.id == message.endpoint_id)).one()
-    message_service.resend(db, message, endpoint, actor_label=_actor())
+    message_service.resend(db, message, endpoint, actor_label=api_actor_label())
     db.commit()
     return _respond(_delivery_out(message))
 

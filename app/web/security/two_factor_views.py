@@ -14,7 +14,6 @@ from app.security import recovery_codes, two_factor
 from app.web.auth.forms import SecondFactorForm
 from app.web.forms import apply_domain_error
 from app.web.request_context import db_session
-from app.web.security.common import render
 from app.web.sudo_guard import require_sudo
 
 
