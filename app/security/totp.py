@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import io
 import re
+import unicodedata
 from datetime import datetime
 
 import pyotp
@@ -32,10 +33,10 @@ def new_secret() -> str:
 def read_code(raw: str | None, field: str = "code") -> str:
     """The six digits the user typed. Spaces and dashes are ignored ("123 456");
     anything else is refused with a message saying what a code looks like."""
-    code = _SEPARATORS.sub("", raw or "")
+    code = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))  # full-width digits, e.g. from an IME
     if not code:
         raise DomainError("Enter the 6-digit code from your authenticator app.", field=field)
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):  # other scripts' digits: refused, never a 500
         raise DomainError("Codes are made of digits only: enter the 6 digits your authenticator app shows "
                           "(recovery codes go in the recovery code field).", field=field)
     if len(code) != DIGITS:
