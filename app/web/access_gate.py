@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user
 
 from app.extensions import client_ip, get_redis
@@ -16,6 +16,7 @@ from app.security import access, countries, two_factor
 from app.security.geoip import CountryLookup
 from app.web.auth.session_loader import current_user_session
 from app.web.request_context import db_session
+from app.web.sudo_guard import leave_page, return_path
 
 # Endpoints (without the blueprint) a user who must enrol may still reach.
 ENROLMENT_ENDPOINTS = frozenset({"security_two_factor_setup"})
@@ -45,7 +46,7 @@ def check_organization_access():
         user_session = current_user_session()
         if user_session is not None and user_session.verified_ip == decision.ip:
             return None
-        return redirect(url_for("auth.step_up", next=request.full_path.rstrip("?")))
+        return leave_page(url_for("auth.step_up", next=return_path()))
     if access.record_block(db, get_redis(), current_user.org_id, decision, actor_label=current_user.email,
                            actor_user_id=current_user.id, channel="portal"):
         db.commit()
@@ -62,4 +63,4 @@ def check_two_factor_enrolment(portal: str):
               if current_user.is_admin else
               "Your organization requires two-factor authentication. Set it up to continue.")
     flash(reason, "info")
-    return redirect(url_for(f"{portal}.security_two_factor_setup"))
+    return leave_page(url_for(f"{portal}.security_two_factor_setup"))

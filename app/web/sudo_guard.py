@@ -14,7 +14,9 @@ from app.security import sudo
 from app.web.auth.session_loader import current_user_session
 
 
-def _return_path() -> str:
+def return_path() -> str:
+    """Where to come back to after a detour (sudo, step-up): this page, or for a
+    POST or htmx request the page that made it."""
     if request.method == "GET" and not request.headers.get("HX-Request"):
         return request.full_path.rstrip("?")
     source = request.headers.get("HX-Current-URL") or request.referrer or ""
@@ -26,8 +28,13 @@ def _return_path() -> str:
 
 def sudo_redirect():
     """Send the browser to the sudo page (a full redirect, also for htmx)."""
-    target = url_for("auth.sudo", next=_return_path())
     flash("Confirm your identity to continue: this is a sensitive action.", "info")
+    return leave_page(url_for("auth.sudo", next=return_path()))
+
+
+def leave_page(target: str):
+    """Redirect the whole page, also for htmx (a 302 would be followed inside
+    the XHR and its page swapped into a fragment)."""
     if request.headers.get("HX-Request"):
         response = make_response("", 204)
         response.headers["HX-Redirect"] = target

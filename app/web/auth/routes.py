@@ -8,6 +8,7 @@ from app.accounts import service as accounts
 from app.audit.service import record
 from app.errors import DomainError
 from app.extensions import client_ip, limiter
+from app.web import access_gate
 from app.web.auth import bp
 from app.security import two_factor
 from app.web.auth.forms import EmailChangeForm, LoginForm, PasswordChangeForm
@@ -32,6 +33,19 @@ def _account_key() -> str:
 
 def _throttled(_limit):
     return make_response(render_template("auth/login.html", form=LoginForm(), error=THROTTLED_MESSAGE), 429)
+
+
+# Signed-in pages outside the portals that still act for the member's
+# organization: its IP allowlist and geo rules apply. (/login/verify and
+# /logout stay out, or a user asked to verify could never get anywhere.)
+ACCOUNT_ENDPOINTS = frozenset({"auth.change_password", "auth.change_email", "auth.sudo"})
+
+
+@bp.before_request
+def organization_access_on_account_pages():
+    if request.endpoint in ACCOUNT_ENDPOINTS and current_user.is_authenticated and current_user.org_id is not None:
+        return access_gate.check_organization_access()
+    return None
 
 
 @bp.route("/")

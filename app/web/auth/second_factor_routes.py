@@ -74,10 +74,11 @@ def _refused(form, error: DomainError) -> int:
 
 
 def safe_next(user: User, default: str) -> str:
-    """Follow ?next= only to a path inside the user's own portal."""
+    """Follow ?next= only to a path inside the user's own portal or their account pages."""
     target = request.args.get("next", "")
     prefix = f"/{user.portal}"
-    if target.startswith("/") and not target.startswith("//") and (target == prefix or target.startswith(prefix + "/")):
+    inside = target == prefix or target.startswith(prefix + "/") or target.startswith("/account/")
+    if target.startswith("/") and not target.startswith("//") and inside:
         return target
     return default
 
