@@ -19,8 +19,8 @@ from app.tenancy import get_owned, owned
 from app.web.forms import apply_domain_error
 from app.web.portal import current_org_id
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, render
-from app.web.security.org_forms import ApiKeyForm, is_owner, require_owner
+from app.web.security.common import actor, is_owner, render, require_owner
+from app.web.security.org_forms import ApiKeyForm
 from app.web.sudo_guard import require_sudo
 
 PAGE, FRAGMENT = "security/api_keys.html", "security/_api_keys.html"

@@ -22,8 +22,8 @@ from app.extensions import client_ip
 from app.security import countries, geo_rules, two_factor
 from app.web.portal import current_org_id
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, render
-from app.web.security.org_forms import GeoRulesForm, is_owner, require_owner
+from app.web.security.common import actor, is_owner, render, require_owner
+from app.web.security.org_forms import GeoRulesForm
 from app.web.sudo_guard import require_sudo
 
 PAGE, FRAGMENT = "security/geo_rules.html", "security/_geo_rules.html"

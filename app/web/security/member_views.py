@@ -8,9 +8,8 @@ requirement always agree; without JavaScript each form answers with a redirect.
 """
 from __future__ import annotations
 
-from functools import wraps
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
@@ -22,8 +21,10 @@ from app.errors import DomainError
 from app.security import two_factor
 from app.web.portal import current_org_id
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, render
+from app.web.security.common import actor, is_owner, render, require_owner
 from app.web.sudo_guard import require_sudo
+
+WHAT = "members' roles or the two-factor requirement"
 
 
 class RoleForm(FlaskForm):
@@ -36,23 +37,11 @@ class RequireTwoFactorForm(FlaskForm):
     required = HiddenField(validators=[DataRequired(), AnyOf(("1", "0"))])
 
 
-def owner_required(view):
-    """403 for members, before sudo is asked for: no password would let them do it."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_user.role != "owner":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _context(notice: str | None = None, error: str | None = None) -> dict:
     db = db_session()
     return {"members": members.list_members(db, current_org_id()),
             "organization": db.get(Organization, current_org_id()),
-            "is_owner": current_user.role == "owner",
+            "is_owner": is_owner(),
             "self_two_factor": two_factor.is_enabled(db, current_user.id),
             "notice": notice, "error": error}
 
@@ -87,7 +76,7 @@ def _apply(change):
     return _answer(message, "success")
 
 
-@owner_required
+@require_owner(WHAT)
 @require_sudo
 def change_role(public_id: str):
     form = RoleForm()
@@ -101,7 +90,7 @@ def change_role(public_id: str):
     return _apply(change)
 
 
-@owner_required
+@require_owner(WHAT)
 @require_sudo
 def require_two_factor():
     form = RequireTwoFactorForm()

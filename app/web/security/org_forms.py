@@ -1,5 +1,5 @@
 """Forms of the organization's security pages (IP allowlist, geo rules, API
-keys) and the owner check they share.
+keys).
 
 Only the shape of the input is checked here. What makes a network, a country
 or a scope acceptable is the services' business (app/security/*), whose
@@ -8,46 +8,20 @@ their choices, and a tampered value gets the service's message naming it.
 """
 from __future__ import annotations
 
-from functools import wraps
-
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from app.errors import PermissionDenied
 from app.security import countries
 from app.security.geo_rules import ACTION_LABELS
 from app.security.models import API_SCOPES
 
-OWNER_ROLE = "owner"
 SCOPE_LABELS = {
     "read": "see the organization's data",
     "write": "create and change data: payments, refunds, usage, settings",
     "webhooks": "manage webhook endpoints and their deliveries",
 }
-
-
-def is_owner() -> bool:
-    return current_user.is_authenticated and current_user.role == OWNER_ROLE
-
-
-def require_owner(what: str):
-    """Decorator: only owners change the organization's security settings.
-
-    Members may look at them. Checked before sudo, since confirming a password
-    would not help a member. `what` completes "Only owners can change …".
-    """
-    def decorate(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not is_owner():
-                raise PermissionDenied(f"Only the organization's owners can change {what}. "
-                                       "Ask an owner if something needs changing.")
-            return view(*args, **kwargs)
-        return wrapped
-    return decorate
 
 
 def _strip(value):
