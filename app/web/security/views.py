@@ -6,7 +6,7 @@ keys, audit log, members). Endpoint names start with `security`.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from app.web.security import (allowlist_views, api_key_views, audit_views, geo_views, member_views,
                                session_views, two_factor_views)
@@ -16,7 +16,7 @@ PORTALS = ("client", "partner", "admin")
 
 
 # The client portal's organization settings, as cards on the overview:
-# (endpoint, title, description). Each appears once its page is registered.
+# (endpoint, title, description).
 ORGANIZATION_SECTIONS = [
     ("security_members", "Members", "Who can sign in, their roles, and requiring two-factor authentication."),
     ("security_allowlist", "IP allowlist", "Only let the portal and API keys in from your own networks."),
@@ -27,15 +27,10 @@ ORGANIZATION_SECTIONS = [
 
 
 def organization_sections() -> list[tuple[str, str, str]]:
-    """The sections of ORGANIZATION_SECTIONS this portal has, with relative endpoints.
-
-    Filtering on the registered views keeps the overview working whichever
-    organization pages exist (they are built separately).
-    """
+    """ORGANIZATION_SECTIONS with relative endpoints; only the client portal has them."""
     if request.blueprint != "client":
         return []
-    return [(f".{endpoint}", title, description) for endpoint, title, description in ORGANIZATION_SECTIONS
-            if f"{request.blueprint}.{endpoint}" in current_app.view_functions]
+    return [(f".{endpoint}", title, description) for endpoint, title, description in ORGANIZATION_SECTIONS]
 
 
 def overview():
