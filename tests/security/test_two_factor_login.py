@@ -207,6 +207,7 @@ def test_five_wrong_codes_lock_the_step_for_fifteen_minutes(app, demo, client, m
     locked = _code_step(client, code=oathtool_code(secret))
     assert locked.status_code == 429
     assert "locked until 10:15 UTC" in body(locked)
+    assert locked.headers["Retry-After"] == str(15 * 60)  # the clock is frozen: exactly the lockout left
     assert client.get("/client/").status_code == 302
     # The lock is the account's, not the browser's.
     elsewhere = make_client(remote_addr="198.51.100.30")

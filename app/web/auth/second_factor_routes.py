@@ -6,6 +6,7 @@ the 2FA lockout the service keeps in the database.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
@@ -69,8 +70,18 @@ def _refused(form, error: DomainError) -> int:
     db = db_session()
     db.commit()
     g.second_factor_failed = True
+    if isinstance(error, two_factor.TwoFactorLocked):
+        g.retry_after = max(1, math.ceil((error.locked_until - clock.utcnow()).total_seconds()))
     apply_domain_error(form, error)
     return error.status_code
+
+
+@bp.after_request
+def tell_when_to_retry(response):
+    """A locked 2FA step says, like a 429 from the rate limiter, when to come back."""
+    if g.get("retry_after") and response.status_code == 429:
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
 
 
 def safe_next(user: User, default: str) -> str:
