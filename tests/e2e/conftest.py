@@ -95,18 +95,25 @@ def live_server(redis_url, tmp_path_factory):
         yield url
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A page in a fresh browser context (own cookies), closed after the test."""
+@contextmanager
+def fresh_page(browser, base_url: str):
+    """A page in a fresh browser context (own cookies) on `base_url`, closed afterwards."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=live_server)
+    context = browser.new_context(base_url=base_url)
     context.set_default_timeout(TIMEOUT_MS)
     try:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page on the shared demo portal."""
+    with fresh_page(browser, live_server) as new_page:
+        yield new_page
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from app import clock
 from tests.conftest import unavailable
-from tests.e2e.conftest import TIMEOUT_MS, seeded_live_app
+from tests.e2e.conftest import fresh_page, seeded_live_app
 from tests.e2e.test_portal_login import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +41,8 @@ def portal(redis_url, tmp_path):
 
 @pytest.fixture
 def browser_page(browser, portal):
-    expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=portal)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with fresh_page(browser, portal) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
