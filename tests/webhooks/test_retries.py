@@ -130,16 +130,17 @@ def test_a_retry_after_date_in_the_past_keeps_the_schedule(app, demo, make_endpo
 
 
 def test_retry_after_later_in_the_schedule(app, demo, make_endpoint, receiver):
-    """On the third failure the delay is 30 min: Retry-After 3000 s (50 min) fits in [24, 72] min."""
+    """On the third failure the delay d is 30 min ±20% jitter, so 24–36 min; Retry-After
+    2400 s (40 min) lies within [d, 2d] whatever the jitter, and is used as is."""
     make_endpoint(receiver.url)
-    receiver.replies = [Reply(status=500), Reply(status=500), Reply(status=503, headers={"Retry-After": "3000"})]
+    receiver.replies = [Reply(status=500), Reply(status=500), Reply(status=503, headers={"Retry-After": "2400"})]
     message = emit_one(demo)
     for _ in range(3):
         deliver_due(app)
         clock.freeze(reload(demo, message).next_attempt_at)
     message = reload(demo, message)
     assert message.attempt_count == 3
-    assert message.next_attempt_at - message.last_attempt_at == timedelta(seconds=3000)
+    assert message.next_attempt_at - message.last_attempt_at == timedelta(seconds=2400)
 
 
 def test_a_success_after_failures_ends_the_schedule(app, demo, make_endpoint, receiver):
