@@ -137,6 +137,22 @@ def fresh_totp_code(app, email: str, secret: str) -> str:
         session.close()
 
 
+def user(session, email: str):
+    """The user row as the database has it now (earlier loads forgotten)."""
+    from app.accounts.models import User
+
+    session.expire_all()
+    return session.scalars(select(User).where(User.email == email)).one()
+
+
+def org(session, slug: str):
+    """The organization row as the database has it now."""
+    from app.accounts.models import Organization
+
+    session.expire_all()
+    return session.scalars(select(Organization).where(Organization.slug == slug)).one()
+
+
 def flask_env(database_url: str, redis_url: str, instance_dir) -> dict[str, str]:
     """The environment a deployed worker or scheduler would get."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}

@@ -41,11 +41,15 @@ def read_action(raw: str, field: str = "action") -> str:
 
 
 def policy(session: Session, org_id: int) -> GeoPolicy:
-    default = session.scalar(select(Organization.geo_default_action).where(Organization.id == org_id)) or "allow"
-    rows = session.execute(select(GeoRule.country, GeoRule.action).where(GeoRule.org_id == org_id)
-                           .order_by(GeoRule.country))
-    rules = {country: action for country, action in rows}
-    return GeoPolicy(default, rules)
+    """The organization's default and rules, in one query (every request asks)."""
+    rows = session.execute(
+        select(Organization.geo_default_action, GeoRule.country, GeoRule.action)
+        .outerjoin(GeoRule, GeoRule.org_id == Organization.id)
+        .where(Organization.id == org_id)
+        .order_by(GeoRule.country)
+    ).all()
+    default = rows[0][0] if rows else "allow"
+    return GeoPolicy(default, {country: action for _, country, action in rows if country is not None})
 
 
 def save(session: Session, org_id: int, default: str, rules: list[tuple[str, str]], *,

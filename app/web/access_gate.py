@@ -26,6 +26,11 @@ def country_lookup() -> CountryLookup:
     return current_app.extensions["geoip"]
 
 
+def current_country() -> str | None:
+    """Where the request comes from, by the app's GeoIP database (None: not placed)."""
+    return country_lookup().country(client_ip())
+
+
 def refusal_message(decision: access.AccessDecision) -> str:
     if decision.outcome == "ip_blocked":
         return (f"Your organization only allows access from the addresses on its IP allowlist, "

@@ -35,6 +35,11 @@ def current_org_id() -> int:
     return g.org_id
 
 
+def actor() -> dict:
+    """Who the services write into the audit log: the signed-in user."""
+    return {"actor_label": current_user.email, "actor_user_id": current_user.id}
+
+
 def render(template: str, fragment: str | None = None, **context):
     """Full page normally; only `fragment` when htmx asks for a partial swap."""
     if fragment and is_htmx_partial():

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import Organization, User
 from app.audit.models import AuditEvent
+from tests.support import org, user  # noqa: F401 (org, user: re-exported for the security tests)
 
 # A moment in the middle of a 30-second step, so ±1 step never crosses a boundary by accident.
 T0 = datetime(2026, 11, 22, 10, 0, 15, tzinfo=timezone.utc)
@@ -53,16 +53,6 @@ def recovery_codes_on(page: str) -> list[str]:
     match = _RECOVERY_LIST.search(page)
     assert match, "no recovery code list on the page"
     return _CODE_ITEM.findall(match.group(1))
-
-
-def user(session, email: str) -> User:
-    session.expire_all()
-    return session.scalars(select(User).where(User.email == email)).one()
-
-
-def org(session, slug: str) -> Organization:
-    session.expire_all()
-    return session.scalars(select(Organization).where(Organization.slug == slug)).one()
 
 
 def enrol(app, email: str) -> tuple[str, list[str]]:

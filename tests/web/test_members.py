@@ -9,23 +9,12 @@ from sqlalchemy import select
 
 from app import clock
 from app.accounts import members
-from app.accounts.models import Organization, User
 from app.audit.models import AuditEvent
 from app.errors import PermissionDenied
-from tests.support import enrol_two_factor
+from tests.support import enrol_two_factor, org, user
 
 PAGE = "/client/security/members"
 REQUIRE = "/client/security/members/require-two-factor"
-
-
-def user(db, email: str) -> User:
-    db.expire_all()
-    return db.scalars(select(User).where(User.email == email)).one()
-
-
-def org(db, slug: str) -> Organization:
-    db.expire_all()
-    return db.scalars(select(Organization).where(Organization.slug == slug)).one()
 
 
 def audit(db, action: str) -> list[AuditEvent]:

@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import Organization, User
+from app.accounts.models import Organization
 from app.audit.models import AuditEvent
 from app.security import recovery_codes, two_factor
-from tests.support import enrol_two_factor, fresh_totp_code
+from tests.support import enrol_two_factor, fresh_totp_code, user
 
 _CODES = re.compile(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>")
 
@@ -25,11 +25,6 @@ def codes_on(page: str) -> list[str]:
 def actions(db, action: str) -> list[AuditEvent]:
     db.expire_all()
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-
-
-def user(db, email: str) -> User:
-    db.expire_all()
-    return db.scalars(select(User).where(User.email == email)).one()
 
 
 def signed_in_with_two_factor(app, client, email: str) -> str:

@@ -6,7 +6,7 @@ address, so the services' self-lockout refusals protect API callers too.
 """
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from app.audit import queries
 from app.audit.models import AuditEvent
@@ -14,6 +14,7 @@ from app.errors import DomainError
 from app.extensions import client_ip
 from app.security import geo_rules, ip_allowlist
 from app.security.models import IpAllowlistEntry
+from app.web.access_gate import current_country
 from app.web.api.auth import api_actor_label
 from app.web.api.registry import api_route
 from app.web.api.security_schemas import (AllowlistEntryOut, AllowlistOut, AllowlistReplace, AuditEventList,
@@ -75,7 +76,7 @@ def get_geo_rules():
            scope="write", body=GeoRulesIn, response=GeoRulesOut)
 def save_geo_rules(body: GeoRulesIn):
     db = db_session()
-    country = current_app.extensions["geoip"].country(client_ip())
+    country = current_country()
     policy = geo_rules.save(db, current_org_id(), body.default, [(rule.country, rule.action) for rule in body.rules],
                             current_country=country, **_actor())
     db.commit()

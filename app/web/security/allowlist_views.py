@@ -17,9 +17,9 @@ from app.security import ip_allowlist
 from app.security.models import IpAllowlistEntry
 from app.tenancy import get_owned
 from app.web.forms import apply_domain_error
-from app.web.portal import current_org_id
+from app.web.portal import actor, current_org_id, render
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, is_owner, render, require_owner
+from app.web.security.common import is_owner, require_owner
 from app.web.security.org_forms import AllowlistEntryForm
 from app.web.sudo_guard import require_sudo
 

@@ -14,25 +14,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.errors import DomainError
 from app.extensions import client_ip
 from app.security import countries, geo_rules, two_factor
-from app.web.portal import current_org_id
+from app.web.access_gate import current_country
+from app.web.portal import actor, current_org_id, render
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, is_owner, render, require_owner
+from app.web.security.common import is_owner, require_owner
 from app.web.security.org_forms import GeoRulesForm
 from app.web.sudo_guard import require_sudo
 
 PAGE, FRAGMENT = "security/geo_rules.html", "security/_geo_rules.html"
 _ROW_FIELD = re.compile(r"^rules\.(\d+)\.(country|action)$")
-
-
-def current_country() -> str | None:
-    """Where the request comes from, by the app's GeoIP database (None: not placed)."""
-    return current_app.extensions["geoip"].country(client_ip())
 
 
 @dataclass

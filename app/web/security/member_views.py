@@ -19,9 +19,9 @@ from app.accounts import members
 from app.accounts.models import Organization
 from app.errors import DomainError
 from app.security import two_factor
-from app.web.portal import current_org_id
+from app.web.portal import actor, current_org_id, render
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, is_owner, render, require_owner
+from app.web.security.common import is_owner, require_owner
 from app.web.sudo_guard import require_sudo
 
 WHAT = "members' roles or the two-factor requirement"

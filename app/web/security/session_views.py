@@ -15,8 +15,8 @@ from flask_login import current_user
 from app.accounts import devices, sessions
 from app.audit.service import record
 from app.web.auth.session_loader import current_user_session, session_policy
+from app.web.portal import actor, render
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.security.common import actor, render
 
 CURRENT_SESSION_MESSAGE = "This is the session you are using now. To end it, use Sign out."
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from app.web.portal import render
 from app.web.security import (allowlist_views, api_key_views, audit_views, geo_views, member_views,
                                session_views, two_factor_views)
-from app.web.security.common import render
 
 PORTALS = ("client", "partner", "admin")
 

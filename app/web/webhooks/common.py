@@ -1,4 +1,4 @@
-"""What every webhooks view shares: the acting user, tenant-scoped loading,
+"""What every webhooks view shares: tenant-scoped loading,
 and full page vs fragment.
 
 Views are registered on both portal blueprints, so links use relative
@@ -8,18 +8,12 @@ request: a partner stays under /partner, a customer under /client.
 from __future__ import annotations
 
 from flask import render_template, request, url_for
-from flask_login import current_user
 
 from app.errors import NotFound
 from app.tenancy import get_owned
 from app.web.portal import current_org_id
 from app.web.request_context import db_session, is_htmx_partial
 from app.webhooks.models import WebhookEndpoint, WebhookMessage, WebhookReplay
-
-
-def actor() -> dict:
-    """Who the services write into the audit log."""
-    return {"actor_label": current_user.email, "actor_user_id": current_user.id}
 
 
 def load_endpoint(public_id: str) -> WebhookEndpoint:

@@ -7,8 +7,9 @@ from htmx_flask import make_response
 
 from app.errors import DomainError
 from app.web.forms import apply_domain_error
+from app.web.portal import actor
 from app.web.request_context import db_session
-from app.web.webhooks.common import actor, endpoint_url, load_endpoint, load_message, load_replay, wants_fragment
+from app.web.webhooks.common import endpoint_url, load_endpoint, load_message, load_replay, wants_fragment
 from app.web.webhooks.detail_views import LOG_REFRESHED, page_context, replay_context, replay_form
 from app.web.webhooks.forms import ReplayForm
 from app.web.webhooks.presenting import pretty_json

@@ -16,10 +16,10 @@ from app import clock
 from app.errors import DomainError
 from app.pagination import Page, paginate
 from app.web.forms import apply_domain_error
-from app.web.portal import current_org_id
+from app.web.portal import actor, current_org_id
 from app.web.request_context import db_session
 from app.web.sudo_guard import require_sudo
-from app.web.webhooks.common import actor, endpoint_url, load_endpoint, wants_fragment
+from app.web.webhooks.common import endpoint_url, load_endpoint, wants_fragment
 from app.web.webhooks.forms import LogFilterForm, ReplayForm, TestEventForm, event_type_choices
 from app.webhooks import endpoints, events, messages, portal_queries
 from app.webhooks.catalog import EVENT_TYPES

@@ -13,9 +13,9 @@ from htmx_flask import make_response
 
 from app.errors import DomainError
 from app.web.forms import apply_domain_error
-from app.web.portal import current_org_id
+from app.web.portal import actor, current_org_id
 from app.web.request_context import db_session
-from app.web.webhooks.common import actor, endpoint_url, load_endpoint, render, wants_fragment
+from app.web.webhooks.common import endpoint_url, load_endpoint, render, wants_fragment
 from app.web.webhooks.forms import CreateEndpointForm, EndpointForm
 from app.web.webhooks.presenting import pretty_json, schema_fields
 from app.webhooks import endpoints, portal_queries
