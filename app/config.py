@@ -28,6 +28,21 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def approval_thresholds(major_units: str) -> dict[str, int]:
+    """"500" → {"USD": 50000, "JPY": 500, "BTC": 50000000000, …}: one figure in every currency's minor units."""
+    from decimal import Decimal, InvalidOperation
+
+    from app.money import EXPONENTS
+
+    try:
+        value = Decimal(major_units.strip())
+    except InvalidOperation as exc:
+        raise ConfigError(f"REFUND_APPROVAL_THRESHOLD must be a number, got {major_units!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"REFUND_APPROVAL_THRESHOLD must be 0 or more, got {major_units!r}")
+    return {code: int(value.scaleb(digits)) for code, digits in EXPONENTS.items()}
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain `postgres://` / `postgresql://` URLs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -87,6 +102,16 @@ def load_config(overrides: dict | None = None) -> dict:
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", ""),
+        # Inbound Stripe webhooks: signatures older than this are refused (Stripe's default).
+        "STRIPE_WEBHOOK_TOLERANCE": _int_env("STRIPE_WEBHOOK_TOLERANCE", 300),
+        # What Stripe charges us per payment: basis points + fixed minor units (2.9% + 30).
+        "GATEWAY_FEE_BPS": _int_env("GATEWAY_FEE_BPS", 290),
+        "GATEWAY_FEE_FIXED": _int_env("GATEWAY_FEE_FIXED", 30),
+        # Refunds above this many major units (in the payment's currency) wait for an admin.
+        "REFUND_APPROVAL_THRESHOLD": approval_thresholds(os.environ.get("REFUND_APPROVAL_THRESHOLD") or "500"),
+        # Dispute evidence uploads: size limit per file and the accepted types (Stripe's).
+        "DISPUTE_EVIDENCE_MAX_BYTES": _int_env("DISPUTE_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        "DISPUTE_EVIDENCE_DAYS": _int_env("DISPUTE_EVIDENCE_DAYS", 7),
         # Webhook delivery limits: success is a 2xx within WEBHOOK_TIMEOUT seconds.
         "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT") or 15),
         "WEBHOOK_CONNECT_TIMEOUT": float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT") or 5),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts import passwords
 from app.accounts.models import Organization, User
+from app.payments.fees import ensure_default_tiers
 from app.rental.models import Instance, Plan, Subscription
 
 DEMO_PASSWORD = "demo-password"
@@ -113,5 +114,6 @@ def seed_demo(session: Session) -> str:
     orgs = _upsert_organizations(session)
     created = _upsert_users(session, orgs)
     _ensure_rentals(session, orgs, plans)
+    ensure_default_tiers(session)
     session.flush()
     return f"{len(orgs)} organizations, {len(USERS)} users ({created} new)"

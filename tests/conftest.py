@@ -10,7 +10,10 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,6 +28,7 @@ from tests.support import PortalClient
 
 pytest_plugins = ["tests.webhooks.fixtures"]
 
+ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -101,6 +105,44 @@ def database_url(request, tmp_path_factory):
     return url
 
 
+STRIPE_WEBHOOK_SECRET = "whsec_test_matrix_portal"
+
+
+@dataclass(frozen=True)
+class StripeServer:
+    """A running localstripe (scripts/localstripe_server.py) and how to reach it."""
+
+    url: str
+
+    def config(self) -> dict:
+        """App settings that point the stripe SDK at this server."""
+        return {"STRIPE_API_BASE": self.url, "STRIPE_SECRET_KEY": "sk_test_matrix",
+                "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET}
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    """localstripe as a subprocess on a free port, for the whole session."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "localstripe_server.py"), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                unavailable("localstripe", f"exited with {proc.returncode}")
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        unavailable("localstripe", "did not start listening")
+    yield StripeServer(url)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 def make_test_app(database_url: str, redis_url: str, instance_dir, **overrides):
     config = {
         "APP_ENV": "testing", "TESTING": True, "SECRET_KEY": "test-secret-key",
@@ -126,8 +168,9 @@ def wipe(app) -> None:
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path):
-    application = make_test_app(database_url, redis_url, tmp_path)
+def app(database_url, redis_url, tmp_path, stripe_server):
+    """The app on each database, with Redis, pointed at localstripe."""
+    application = make_test_app(database_url, redis_url, tmp_path, **stripe_server.config())
     wipe(application)
     yield application
     clock.reset()

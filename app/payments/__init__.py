@@ -1,0 +1,1 @@
+"""Payments, refunds, disputes and inbound Stripe events (see models.py for the invariants)."""
