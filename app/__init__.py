@@ -84,9 +84,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.auth import bp as auth_bp
     from app.web.client import bp as client_bp
     from app.web.health import bp as health_bp
+    from app.web.hooks import bp as hooks_bp
     from app.web.partner import bp as partner_bp
 
-    for module in ("admin", "api", "auth", "client", "health", "partner"):
+    for module in ("admin", "api", "auth", "client", "health", "hooks", "partner"):
         __import__(f"app.web.{module}.routes")
 
     app.register_blueprint(auth_bp)
@@ -97,3 +98,6 @@ def _register_blueprints(app: Flask) -> None:
     # Bearer-token API: no cookies, so no CSRF; authentication is per request.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    # Signed by the provider (Stripe-Signature), not by a browser session: no CSRF.
+    csrf.exempt(hooks_bp)
+    app.register_blueprint(hooks_bp, url_prefix="/api/webhooks")

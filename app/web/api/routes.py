@@ -7,6 +7,7 @@ from app.rental import service as rental
 from app.rental.models import Instance
 from app.tenancy import owned
 from app.web.api import auth  # noqa: F401  (registers authentication)
+from app.web.api import payment_routes  # noqa: F401  (registers payment, refund and dispute operations)
 from app.web.api.openapi import build_document
 from app.pagination import paginate
 from app.web.api.registry import api_route

@@ -1,0 +1,2 @@
+"""Placeholder: being written."""
+from app.web.hooks import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""Client portal pages for payments, refunds and disputes."""
