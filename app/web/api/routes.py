@@ -7,7 +7,6 @@ from app.rental import service as rental
 from app.rental.models import Instance
 from app.tenancy import owned
 from app.web.api import auth  # noqa: F401  (registers authentication)
-from app.web.api import payment_routes  # noqa: F401  (registers payment, refund and dispute operations)
 from app.web.api.openapi import build_document
 from app.pagination import paginate
 from app.web.api.registry import api_route
@@ -67,3 +66,4 @@ def update_instance(public_id: str, body: InstanceUpdate):
 
 from app.web.api import webhook_routes  # noqa: E402,F401  (registers the webhooks API)
 from app.web.api import security_routes  # noqa: E402,F401  (registers the security API)
+from app.web.api import payment_routes  # noqa: E402,F401  (registers payments, refunds and disputes)
