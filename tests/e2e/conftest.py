@@ -55,7 +55,7 @@ def browser():
 
 
 @contextmanager
-def seeded_live_app(redis_url: str, directory: Path) -> Iterator[tuple[str, object]]:
+def seeded_live_app(redis_url: str, directory: Path, **config) -> Iterator[tuple[str, object]]:
     """A portal on a fresh, seeded SQLite file served over real HTTP on 127.0.0.1.
 
     Yields (base URL, app); the app is there so a test can read rows and point
@@ -66,7 +66,7 @@ def seeded_live_app(redis_url: str, directory: Path) -> Iterator[tuple[str, obje
 
     database_url = f"sqlite:///{directory / 'e2e.db'}"
     upgrade(database_url)
-    app = make_test_app(database_url, redis_url, directory)
+    app = make_test_app(database_url, redis_url, directory, **config)
     wipe(app)  # also clears login-throttle counters other tests may have left in Redis
     session = app.extensions["db"].session()
     try:
@@ -89,9 +89,9 @@ def seeded_live_app(redis_url: str, directory: Path) -> Iterator[tuple[str, obje
 
 
 @pytest.fixture(scope="session")
-def live_server(redis_url, tmp_path_factory):
-    """The demo portal shared by the browser tests; yields the base URL."""
-    with seeded_live_app(redis_url, tmp_path_factory.mktemp("e2e")) as (url, _app):
+def live_server(redis_url, tmp_path_factory, stripe_server):
+    """The demo portal shared by the browser tests, paying through localstripe; yields the base URL."""
+    with seeded_live_app(redis_url, tmp_path_factory.mktemp("e2e"), **stripe_server.config()) as (url, _app):
         yield url
 
 
