@@ -11,6 +11,11 @@ from app.web.api.schemas import ErrorResponse
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+# Views wrapped by app.web.api.idempotency.idempotent carry `idempotent = True`.
+_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                    "description": "a retry with the same key gets the first answer (header Idempotent-Replayed: "
+                                   "true); the same key with another body is refused",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
 
 
 def _schema_ref(model: type[BaseModel], components: dict) -> dict:
@@ -60,6 +65,10 @@ def build_document(app: Flask) -> dict:
                           for arg in sorted(rule.arguments)]
             if operation.query is not None:
                 parameters += _query_parameters(operation.query)
+            if getattr(app.view_functions.get(rule.endpoint), "idempotent", False):
+                parameters.append(_IDEMPOTENCY_KEY)
+                entry["responses"]["409"] = {"description": "A request with this Idempotency-Key is still running",
+                                             "content": {"application/json": {"schema": _ERROR_REF}}}
             if parameters:
                 entry["parameters"] = parameters
             if operation.body is not None:

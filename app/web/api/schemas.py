@@ -7,9 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorBody(BaseModel):
-    type: str = Field(description="invalid_request_error, authentication_error, permission_error, not_found, rate_limit_error or api_error")
+    type: str = Field(description="invalid_request_error, authentication_error, permission_error, not_found, "
+                                  "rate_limit_error, idempotency_error, card_error or api_error")
     message: str
     field: str | None = None
+    code: str | None = Field(default=None, description="card_error: the gateway's decline code")
+    payment: str | None = Field(default=None, description="card_error: the failed payment's id (pay_…)")
 
 
 class ErrorResponse(BaseModel):

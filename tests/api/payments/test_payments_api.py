@@ -169,3 +169,14 @@ def test_openapi_documents_the_payment_paths(client):
     assert set(schemas["RefundRequest"]["properties"]["type"]["anyOf"][0]["enum"]) == {"full", "partial", "prorated"}
     listing = paths["/api/v1/refunds"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {"limit", "starting_after", "payment"}
+
+
+def test_openapi_documents_the_idempotency_key(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/payments/charge", "/api/v1/payments/{public_id}/refund", "/api/v1/refunds",
+                 "/api/v1/disputes"):
+        post = paths[path]["post"]
+        [header] = [p for p in post["parameters"] if p["in"] == "header"]
+        assert (header["name"], header["required"]) == ("Idempotency-Key", False)
+        assert "409" in post["responses"]
+    assert all(p["in"] != "header" for p in paths["/api/v1/refunds"]["get"]["parameters"])
