@@ -1,0 +1,1 @@
+"""Disputes: the state machine, customers opening them, Stripe events, evidence, the desk."""
