@@ -162,6 +162,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "RQ_QUEUES": ("high", "default", "low"),
     }
     config.update(overrides)
+    # The largest body the portal reads is one dispute evidence file and its form;
+    # anything bigger is refused with 413 before it is parsed or spooled to disk.
+    config.setdefault("MAX_CONTENT_LENGTH", config["DISPUTE_EVIDENCE_MAX_BYTES"] + 1024 * 1024)
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     return config

@@ -21,6 +21,7 @@ MESSAGES = {
     403: ("Not allowed", "Your account does not have access to this page."),
     404: ("Page not found", "There is nothing at this address, or it belongs to another organization."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "The request is larger than this page accepts."),
     429: ("Too many requests", "Slow down and try again in a little while."),
     500: ("Something went wrong", "An unexpected error happened on our side. It has been logged."),
 }
