@@ -98,6 +98,12 @@ def parse_percent(text: str, field: str = "rate") -> int:
     return int(bps)
 
 
+def _check_rate(rate_bps: int) -> int:
+    if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or not 0 <= rate_bps <= 10_000:
+        raise DomainError("The rate must be between 0 and 100 percent.", field="rate")
+    return rate_bps
+
+
 def _check_fixed(fixed_fee: int) -> int:
     if isinstance(fixed_fee, bool) or not isinstance(fixed_fee, int) or fixed_fee < 0:
         raise DomainError("The fixed fee is a whole number of minor units, 0 or more.", field="fixed_fee")
@@ -111,7 +117,8 @@ def update_tier(session: Session, code: str, *, rate_bps: int, fixed_fee: int, a
     if tier is None:
         raise DomainError(f"No such fee tier: {code}", field="code")
     before = {"rate_bps": tier.rate_bps, "fixed_fee": tier.fixed_fee}
-    tier.rate_bps, tier.fixed_fee, tier.updated_at = rate_bps, _check_fixed(fixed_fee), clock.utcnow()
+    tier.rate_bps, tier.fixed_fee = _check_rate(rate_bps), _check_fixed(fixed_fee)
+    tier.updated_at = clock.utcnow()
     record(session, "fee_tier.updated", actor_label=actor_label, actor_user_id=actor_user_id, target=code,
            details={"before": before, "after": {"rate_bps": rate_bps, "fixed_fee": fixed_fee}})
     return tier
@@ -125,7 +132,7 @@ def set_override(session: Session, org, *, rate_bps: int, fixed_fee: int, note: 
     if override is None:
         override = FeeOverride(org_id=org.id)
         session.add(override)
-    override.rate_bps, override.fixed_fee = rate_bps, _check_fixed(fixed_fee)
+    override.rate_bps, override.fixed_fee = _check_rate(rate_bps), _check_fixed(fixed_fee)
     override.note, override.updated_at = (note or "").strip()[:300], clock.utcnow()
     record(session, "fee_override.saved", actor_label=actor_label, actor_user_id=actor_user_id, org_id=org.id,
            target=org.slug, details={"before": before, "after": {"rate_bps": rate_bps, "fixed_fee": fixed_fee}})

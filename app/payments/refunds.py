@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.audit.service import record
 from app.errors import DomainError
+from app.money import Money
 from app.payments import gateway
 from app.payments.amounts import currency_code, minor_units
 from app.payments.models import REFUND_REASONS, REFUND_TYPES, Payment, Refund
@@ -75,8 +76,8 @@ def _reserve(session: Session, payment: Payment, amount: int) -> None:
     ).rowcount
     if reserved != 1:
         session.refresh(payment)
-        raise DomainError(f"The amount is more than the {payment.refundable} left to refund on this payment.",
-                          field="amount")
+        left = Money(payment.refundable, payment.currency).format()
+        raise DomainError(f"The amount is more than the {left} left to refund on this payment.", field="amount")
     session.refresh(payment)
 
 
@@ -178,10 +179,20 @@ def execute(session: Session, config, refund: Refund) -> Refund:
 
 def _review(session: Session, refund: Refund, *, approve: bool, note: str, actor_label: str,
             actor_user_id: int | None) -> None:
-    if refund.approval != "awaiting" or refund.status != "pending":
+    """Take the refund out of the approval queue, once.
+
+    A guarded UPDATE, like the reservation: two admins deciding at the same
+    moment (both pages loaded while it was awaiting) cannot both win, and a
+    rejection can never cancel a refund whose approval already sent it to Stripe.
+    """
+    now, table = clock.utcnow(), Refund.__table__
+    taken = session.execute(
+        update(table).where(table.c.id == refund.id, table.c.approval == "awaiting", table.c.status == "pending")
+        .values(approval="approved" if approve else "rejected", review_note=(note or "").strip()[:500],
+                reviewed_by=actor_label, reviewed_at=now, updated_at=now)).rowcount
+    session.refresh(refund)
+    if taken != 1:
         raise DomainError("This refund is not waiting for approval.")
-    refund.approval = "approved" if approve else "rejected"
-    refund.review_note, refund.reviewed_by, refund.reviewed_at = (note or "").strip()[:500], actor_label, clock.utcnow()
     record(session, "refund.approved" if approve else "refund.rejected", actor_label=actor_label,
            actor_user_id=actor_user_id, org_id=refund.org_id, target=refund.public_id,
            details={"amount": refund.amount, "note": refund.review_note})

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.service import record
 from app.errors import DomainError
+from app.money import Money
 from app.payments import fees, gateway
 from app.payments.amounts import currency_code, minor_units
 from app.payments.models import Payment, StripeCustomer
@@ -106,7 +108,11 @@ def _stripe_customer(session: Session, stripe, org) -> str:
         params={"name": org.name, "metadata": {"org_id": org.public_id}},
         options={"idempotency_key": f"customer-{org.public_id}"})
     session.add(StripeCustomer(org_id=org.id, stripe_customer_id=customer.id))
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first payment of this organization stored one first: use it
+        session.rollback()
+        return session.get(StripeCustomer, org.id).stripe_customer_id
     return customer.id
 
 
@@ -149,7 +155,8 @@ def capture(session: Session, config, payment: Payment, amount=None, *, actor_la
                           field="status")
     to_capture = payment.amount if amount is None else minor_units(amount)
     if to_capture > payment.amount:
-        raise DomainError(f"You can capture at most {payment.amount} (the authorized amount).", field="amount")
+        authorized = Money(payment.amount, payment.currency).format()
+        raise DomainError(f"You can capture at most {authorized} (the authorized amount).", field="amount")
     stripe = gateway.client(config)
     try:
         intent = stripe.v1.payment_intents.capture(
@@ -160,7 +167,7 @@ def capture(session: Session, config, payment: Payment, amount=None, *, actor_la
         record(session, "payment.gateway_error", actor_label=actor_label, org_id=payment.org_id,
                target=payment.public_id, details={"code": failure.code, "operation": "capture"})
         session.commit()
-        raise DomainError(f"The capture failed: {failure.message}", field="amount") from None
+        raise DomainError(f"The capture failed: {failure.message}") from None
     if gateway.field(intent, "status") == "succeeded" and move(payment, "succeeded"):
         apply_capture(session, config, payment, to_capture)
         payment_event(session, payment, "payment.succeeded")

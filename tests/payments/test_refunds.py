@@ -317,8 +317,6 @@ def test_fail_and_succeed_settle_a_refund_once(app, demo, charged):
     assert_invariant(stored)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: _review checks the loaded row, not the database; the guarded "
-                   "UPDATE patch in the payments-core report fixes it")
 def test_two_admins_deciding_at_once_cannot_both_win(app, demo, charged):
     """Both pages were loaded while the refund awaited; one approves (sent to Stripe), then the other rejects."""
     config = low_threshold(app, 0)

@@ -75,7 +75,7 @@ def test_over_what_is_left_is_refused_naming_amount(api, demo):
     charged = place(api, amount=5000)
     ok(_refund(api, charged["id"], amount=4000), 201)
     error = error_of(_refund(api, charged["id"], amount=1001))
-    assert error["field"] == "amount" and "1000 left" in error["message"]
+    assert error["field"] == "amount" and "$10.00 left" in error["message"]
     assert error_of(_refund(api, charged["id"], type="full", amount=999))["field"] == "amount"
     ok(_refund(api, charged["id"], amount=1000), 201)
     assert error_of(_refund(api, charged["id"], type="full"))["field"] == "amount"

@@ -69,7 +69,7 @@ def test_capture_part_of_an_authorization(alice, demo, app):
 
     too_much = alice.post_form(f"{page_of(payment)}/capture", {"amount": "100.01"}, token_from=page_of(payment))
     assert too_much.status_code == 400
-    assert field_errors(text(too_much), "amount") == ["You can capture at most 10000 (the authorized amount)."]
+    assert field_errors(text(too_much), "amount") == ["You can capture at most $100.00 (the authorized amount)."]
     assert field_errors(text(alice.post_form(f"{page_of(payment)}/capture", {"amount": "1.001"},
                                              token_from=page_of(payment))), "amount") == \
         ["USD amounts have at most 2 decimals."]
@@ -164,7 +164,7 @@ def test_a_refund_over_what_is_left_is_refused_with_the_amount_left(alice, demo,
 
     assert response.status_code == 400
     assert field_errors(text(response), "amount") == \
-        ["The amount is more than the 4000 left to refund on this payment."]
+        ["The amount is more than the $40.00 left to refund on this payment."]
     assert [r.amount for r in refunds_of(demo, payment)] == [60_00]
     stored = fresh(demo, payment)
     assert (stored.amount_refunded, stored.amount_refund_pending) == (60_00, 0)
