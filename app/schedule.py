@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from app.accounts.jobs import expire_sessions
+from app.payments.jobs import retry_pending_refunds, sweep_stripe_events
 from app.webhooks.jobs import sweep as sweep_webhooks
 
 
@@ -22,4 +23,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # The safety net under webhook delivery: re-enqueues due messages nobody
     # holds (after a Redis flush, a killed worker, a retry whose job was lost).
     PeriodicJob("sweep-webhooks", sweep_webhooks, queue="high", interval=30),
+    # Inbound Stripe events whose job was lost, or whose worker died mid-way.
+    PeriodicJob("sweep-stripe-events", sweep_stripe_events, queue="high", interval=60),
+    # Refunds stuck before Stripe answered (the idempotency key makes resending safe).
+    PeriodicJob("retry-pending-refunds", retry_pending_refunds, queue="default", interval=5 * 60),
 )

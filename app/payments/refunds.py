@@ -144,6 +144,11 @@ def fail(session: Session, refund: Refund, message: str) -> bool:
     return _finish(session, refund, "failed", failure_message=message[:300])
 
 
+def cancel(session: Session, refund: Refund, message: str, stripe_refund_id: str | None = None) -> bool:
+    """Stripe canceled the refund: release the reservation, once."""
+    return _finish(session, refund, "canceled", stripe_refund_id=stripe_refund_id, failure_message=message[:300])
+
+
 def execute(session: Session, config, refund: Refund) -> Refund:
     """Send a pending, approved (or approval-free) refund to Stripe and record the outcome; commits.
 

@@ -66,15 +66,21 @@ def apply_capture(session: Session, config, payment: Payment, captured: int) -> 
     payment.net_amount, payment.fee_rate_bps = result.net_amount, result.platform_rate_bps
 
 
+def intent_status(intent) -> str:
+    """Our payment status for a PaymentIntent (object or webhook dict)."""
+    return _INTENT_STATUS.get(gateway.field(intent, "status"), "processing")
+
+
 def apply_intent(session: Session, config, payment: Payment, intent) -> bool:
     """Bring the payment up to a PaymentIntent's state (our calls and webhooks both land here).
 
     Returns True when the status moved; emits payment.succeeded / payment.failed.
     """
-    status = _INTENT_STATUS.get(gateway.field(intent, "status"), "processing")
+    status = intent_status(intent)
     payment.stripe_payment_intent_id = payment.stripe_payment_intent_id or gateway.field(intent, "id")
     payment.stripe_charge_id = gateway.object_id(gateway.field(intent, "latest_charge")) or payment.stripe_charge_id
-    if status == "failed":
+    # A late failure must not write its reason on a payment that has since succeeded.
+    if status == "failed" and (payment.status == "failed" or can_move(PAYMENT_MOVES, payment.status, "failed")):
         error = gateway.field(intent, "last_payment_error", {}) or {}
         payment.failure_code = gateway.field(error, "code") or gateway.field(intent, "status")
         payment.failure_message = (gateway.field(error, "message") or "The payment needs an action we cannot take "
