@@ -30,7 +30,7 @@ from email.policy import HTTP
 from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
-from localstripe.resources import Charge, Event, StripeObject, store
+from localstripe.resources import Charge, Event, StripeObject
 from localstripe.webhooks import schedule_webhook
 
 resources.Store.dump_to_disk = lambda self: None

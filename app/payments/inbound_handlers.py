@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.payments import refunds, service
@@ -27,20 +27,6 @@ _NOT_STARTED = frozenset({"requires_payment_method", "requires_confirmation", "r
 # Stripe's refund statuses → ours (requires_action waits on the customer: still pending).
 _REFUND_STATUS = {"pending": "pending", "requires_action": "pending", "succeeded": "succeeded",
                   "failed": "failed", "canceled": "canceled"}
-
-
-def _lock(session: Session, model, row) -> None:
-    """Hold the row's write lock until commit and read it afresh.
-
-    Two events about one payment (Stripe sends payment_intent.succeeded and
-    charge.succeeded together) may run on two workers; the second waits here
-    and then sees the first one's result instead of moving the payment again.
-    A no-op UPDATE locks on PostgreSQL and SQLite alike (FOR UPDATE does
-    nothing on SQLite).
-    """
-    table = model.__table__
-    session.execute(update(table).where(table.c.id == row.id).values(updated_at=table.c.updated_at))
-    session.refresh(row)
 
 
 def _payment_for(session: Session, intent_id: str | None, metadata, charge_id: str | None = None) -> Payment | None:
@@ -65,7 +51,7 @@ def _payment_for(session: Session, intent_id: str | None, metadata, charge_id: s
 
 def _advance(session: Session, config, payment: Payment, intent: dict) -> str:
     """Apply an intent's state if it is a forward move; say what happened either way."""
-    _lock(session, Payment, payment)
+    service.lock_row(session, payment)
     target = service.intent_status(intent)
     label = f"payment {payment.public_id}"
     if payment.status == target:
@@ -122,7 +108,7 @@ def _refund_for(session: Session, stripe_refund: dict) -> Refund | None:
 
 def _settle_refund(session: Session, refund: Refund, stripe_refund: dict) -> str:
     """Bring one refund to Stripe's status (refunds.succeed/fail are guarded: a racing finisher wins once)."""
-    _lock(session, Refund, refund)
+    service.lock_row(session, refund)
     stripe_id, label = field(stripe_refund, "id"), f"refund {refund.public_id}"
     target = _REFUND_STATUS.get(field(stripe_refund, "status"), "pending")
     if refund.status == target:

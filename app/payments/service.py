@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,20 @@ def _check_payment_method(payment_method) -> str:
         raise DomainError("The payment method is a Stripe PaymentMethod id such as pm_card_visa.",
                           field="payment_method")
     return payment_method.strip()
+
+
+def lock_row(session: Session, row) -> None:
+    """Hold the row's write lock until commit and read it afresh.
+
+    Our own call's answer and Stripe's webhook about the same payment may be
+    handled at the same moment (in the request and on a worker); whichever
+    comes second waits here, then sees the first one's result instead of
+    moving the payment (and emitting its event) again. A no-op UPDATE locks on
+    PostgreSQL and SQLite alike (FOR UPDATE does nothing on SQLite).
+    """
+    table = type(row).__table__
+    session.execute(update(table).where(table.c.id == row.id).values(updated_at=table.c.updated_at))
+    session.refresh(row)
 
 
 def move(payment: Payment, status: str) -> bool:
@@ -146,6 +160,7 @@ def place(session: Session, config, org, *, order_id, amount, currency, payment_
     except gateway.stripe_errors as error:
         _record_failure(session, payment, gateway.translate(error), actor_label)
     else:
+        lock_row(session, payment)
         apply_intent(session, config, payment, intent)
     record(session, "payment.charged" if capture else "payment.authorized", actor_label=actor_label, org_id=org.id,
            target=payment.public_id, details={"amount": payment.amount, "currency": payment.currency,
@@ -174,9 +189,13 @@ def capture(session: Session, config, payment: Payment, amount=None, *, actor_la
                target=payment.public_id, details={"code": failure.code, "operation": "capture"})
         session.commit()
         raise DomainError(f"The capture failed: {failure.message}") from None
-    if gateway.field(intent, "status") == "succeeded" and move(payment, "succeeded"):
+    lock_row(session, payment)
+    if gateway.field(intent, "status") == "succeeded":
+        moved = move(payment, "succeeded")
+        # Our answer knows the captured amount; a webhook that got here first may not have.
         apply_capture(session, config, payment, to_capture)
-        payment_event(session, payment, "payment.succeeded")
+        if moved:
+            payment_event(session, payment, "payment.succeeded")
     record(session, "payment.captured", actor_label=actor_label, org_id=payment.org_id, target=payment.public_id,
            details={"amount": to_capture})
     session.commit()

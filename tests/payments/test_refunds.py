@@ -86,7 +86,7 @@ def test_partial_refunds_up_to_the_captured_amount_then_not_one_minor_unit_more(
 
     with pytest.raises(DomainError) as error:
         refunds.request(demo, app.config, stored, refund_type="partial", reason="other", amount=1, actor_label=ACTOR)
-    assert error.value.field == "amount" and "more than the 0 left" in error.value.message
+    assert error.value.field == "amount" and "more than the $0.00 left" in error.value.message
     demo.rollback()
     with pytest.raises(DomainError) as error:
         refunds.request(demo, app.config, stored, refund_type="full", reason="other", actor_label=ACTOR)
@@ -99,13 +99,13 @@ def test_refund_more_than_left_is_refused_naming_the_amount(app, demo, charged):
     with pytest.raises(DomainError) as error:
         refunds.request(demo, app.config, charged, refund_type="partial", reason="other", amount=10001,
                         actor_label=ACTOR)
-    assert error.value.field == "amount" and "10000 left" in error.value.message
+    assert error.value.field == "amount" and "$100.00 left" in error.value.message
     demo.rollback()
     refund(app, demo, charged, amount=4000)
     with pytest.raises(DomainError) as error:
         refunds.request(demo, app.config, fresh(demo, charged), refund_type="partial", reason="other", amount=6001,
                         actor_label=ACTOR)
-    assert "6000 left" in error.value.message
+    assert "$60.00 left" in error.value.message
     demo.rollback()
     stored = fresh(demo, charged)
     assert (stored.amount_refunded, stored.amount_refund_pending) == (4000, 0)
