@@ -19,15 +19,17 @@ class Page(Generic[T]):
 
 
 def paginate(session: Session, stmt: Select, model, limit: int, starting_after: str | None,
-             newest_first: bool = False) -> Page:
+             newest_first: bool = False, cursor_column=None) -> Page:
     """Rows of `stmt` (already tenant-scoped) in id order, after the cursor.
 
     With `newest_first` (logs, events) the order is descending and "after"
     means older. The cursor is looked up through the same scoped statement, so
-    another organization's id is refused like an unknown one.
+    another organization's id is refused like an unknown one. `cursor_column`
+    is the id clients see, `model.public_id` unless the rows have another.
     """
     if starting_after:
-        cursor_id = session.scalar(stmt.where(model.public_id == starting_after).with_only_columns(model.id))
+        visible_id = model.public_id if cursor_column is None else cursor_column
+        cursor_id = session.scalar(stmt.where(visible_id == starting_after).with_only_columns(model.id))
         if cursor_id is None:
             raise DomainError(f"No object {starting_after!r} to start after.", field="starting_after")
         stmt = stmt.where(model.id < cursor_id if newest_first else model.id > cursor_id)

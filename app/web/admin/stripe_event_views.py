@@ -28,13 +28,6 @@ from app.web.webhooks.presenting import pretty_json
 PAGE_SIZE = 25
 
 
-class _Cursor:
-    """paginate() finds the cursor by `public_id`; an inbound event's public id is Stripe's own."""
-
-    id = StripeEvent.id
-    public_id = StripeEvent.stripe_event_id
-
-
 class EventFilterForm(FlaskForm):
     """A GET form: no CSRF token."""
 
@@ -70,7 +63,8 @@ def _listing() -> dict:
         if form.type.data:
             stmt = stmt.where(StripeEvent.type == form.type.data)
         try:
-            page = paginate(db_session(), stmt, _Cursor, PAGE_SIZE, cursor, newest_first=True)
+            page = paginate(db_session(), stmt, StripeEvent, PAGE_SIZE, cursor, newest_first=True,
+                            cursor_column=StripeEvent.stripe_event_id)
         except DomainError as error:
             apply_domain_error(form, error)
     filters = {"status": form.status.data, "type": form.type.data}

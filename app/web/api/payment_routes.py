@@ -23,14 +23,11 @@ from app.web.api.auth import api_actor_label
 from app.web.api.idempotency import idempotent
 from app.web.api.payment_schemas import (CaptureRequest, PaymentCreate, PaymentList, PaymentOut, RefundRequest,
                                          RefundOut)
-from app.web.api.registry import api_route
+from app.web.api.registry import api_route, respond
 from app.web.api.schemas import ListQuery
 from app.web.portal import current_org_id
 from app.web.request_context import db_session
 
-
-def respond(model, status: int = 200):
-    return jsonify(model.model_dump(mode="json")), status
 
 
 def payment_out(payment: Payment) -> PaymentOut:

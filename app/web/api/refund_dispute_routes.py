@@ -13,10 +13,10 @@ from app.payments.models import Dispute, Refund
 from app.tenancy import owned
 from app.web.api.auth import api_actor_label
 from app.web.api.idempotency import idempotent
-from app.web.api.payment_routes import create_refund, owned_payment, refund_out, respond
+from app.web.api.payment_routes import create_refund, owned_payment, refund_out
 from app.web.api.payment_schemas import (ByPaymentQuery, DisputeCreate, DisputeList, DisputeOut, RefundCreate,
                                          RefundList, RefundOut)
-from app.web.api.registry import api_route
+from app.web.api.registry import api_route, respond
 from app.web.portal import current_org_id
 from app.web.request_context import db_session
 

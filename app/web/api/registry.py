@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
 
-from flask import g, request
+from flask import g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from app.errors import DomainError, PermissionDenied
@@ -94,3 +94,8 @@ def api_route(rule: str, method: str, *, summary: str, scope: str | None = "read
         return wrapped
 
     return decorator
+
+
+def respond(model: BaseModel, status: int = 200):
+    """A response model as JSON (by alias: a field may be named like a Python keyword)."""
+    return jsonify(model.model_dump(mode="json", by_alias=True)), status

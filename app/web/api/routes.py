@@ -9,7 +9,7 @@ from app.tenancy import owned
 from app.web.api import auth  # noqa: F401  (registers authentication)
 from app.web.api.openapi import build_document
 from app.pagination import paginate
-from app.web.api.registry import api_route
+from app.web.api.registry import api_route, respond
 from app.web.api.schemas import (ApiKeyOut, InstanceList, InstanceOut, InstanceUpdate, ListQuery,
                                  MeResponse, OrganizationOut)
 from app.web.portal import current_org_id
@@ -21,9 +21,6 @@ def instance_out(instance: Instance) -> InstanceOut:
                        hourly_rate=instance.hourly_rate, currency=instance.currency.lower(),
                        status=instance.status, created_at=instance.created_at)
 
-
-def respond(model, status: int = 200):
-    return jsonify(model.model_dump(mode="json")), status
 
 
 @api_route("/openapi.json", "GET", summary="This document", scope=None, public=True)

@@ -6,7 +6,6 @@ address, so the services' self-lockout refusals protect API callers too.
 """
 from __future__ import annotations
 
-from flask import jsonify
 
 from app.audit import queries
 from app.audit.models import AuditEvent
@@ -16,15 +15,12 @@ from app.security import geo_rules, ip_allowlist
 from app.security.models import IpAllowlistEntry
 from app.web.access_gate import current_country
 from app.web.api.auth import api_actor_label
-from app.web.api.registry import api_route
+from app.web.api.registry import api_route, respond
 from app.web.api.security_schemas import (AllowlistEntryOut, AllowlistOut, AllowlistReplace, AuditEventList,
                                           AuditEventOut, AuditLogQuery, GeoRuleIn, GeoRulesIn, GeoRulesOut)
 from app.web.portal import current_org_id
 from app.web.request_context import db_session
 
-
-def _respond(model, status: int = 200):
-    return jsonify(model.model_dump(mode="json")), status
 
 
 def _actor() -> dict:
@@ -51,7 +47,7 @@ def _event_out(event: AuditEvent) -> AuditEventOut:
 @api_route("/ip_allowlist", "GET", summary="The organization's IP allowlist (empty: every address allowed)",
            response=AllowlistOut)
 def get_ip_allowlist():
-    return _respond(_allowlist(ip_allowlist.entries(db_session(), current_org_id())))
+    return respond(_allowlist(ip_allowlist.entries(db_session(), current_org_id())))
 
 
 @api_route("/ip_allowlist", "POST",
@@ -62,13 +58,13 @@ def replace_ip_allowlist(body: AllowlistReplace):
     new_entries = [ip_allowlist.EntryInput(cidr=entry.cidr, label=entry.label) for entry in body.entries]
     ip_allowlist.replace(db, current_org_id(), new_entries, current_ip=client_ip(), **_actor())
     db.commit()
-    return _respond(_allowlist(ip_allowlist.entries(db, current_org_id())))
+    return respond(_allowlist(ip_allowlist.entries(db, current_org_id())))
 
 
 @api_route("/geo_rules", "GET", summary="The organization's geo rules and the default for other countries",
            response=GeoRulesOut)
 def get_geo_rules():
-    return _respond(_geo(geo_rules.policy(db_session(), current_org_id())))
+    return respond(_geo(geo_rules.policy(db_session(), current_org_id())))
 
 
 @api_route("/geo_rules", "POST",
@@ -80,7 +76,7 @@ def save_geo_rules(body: GeoRulesIn):
     policy = geo_rules.save(db, current_org_id(), body.default, [(rule.country, rule.action) for rule in body.rules],
                             current_country=country, **_actor())
     db.commit()
-    return _respond(_geo(policy))
+    return respond(_geo(policy))
 
 
 @api_route("/audit_logs", "GET", summary="The organization's audit log, newest first", query=AuditLogQuery,
@@ -91,4 +87,4 @@ def list_audit_logs(query: AuditLogQuery):
     filters = queries.AuditFilters(org_id=current_org_id(), action=query.action or None, actor=query.actor or None,
                                    since=query.since, until=query.until)
     page = queries.page(db_session(), filters, query.limit, query.starting_after)
-    return _respond(AuditEventList(data=[_event_out(e) for e in page.rows], has_more=page.has_more))
+    return respond(AuditEventList(data=[_event_out(e) for e in page.rows], has_more=page.has_more))

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-from flask import jsonify
 
 from app.errors import DomainError
 from app.tenancy import get_owned, owned
 from app.pagination import paginate
 from app.web.api.auth import api_actor_label
-from app.web.api.registry import api_route
+from app.web.api.registry import api_route, respond
 from app.web.api.schemas import ListQuery
 from app.web.api.webhook_schemas import (DeliveryList, DeliveryOut, DeliveryQuery, EndpointCreate, EndpointList,
                                          EndpointOut, EndpointUpdate, EndpointWithSecret, EventList, EventOut,
@@ -28,9 +27,6 @@ from app.webhooks.models import WebhookEndpoint, WebhookEvent, WebhookMessage
 SCOPE = "webhooks"
 _ENDPOINT_FIELDS = ("url", "description", "event_types", "enabled")
 
-
-def _respond(model, status: int = 200):
-    return jsonify(model.model_dump(mode="json", by_alias=True)), status
 
 
 def _endpoint_fields(endpoint: WebhookEndpoint) -> dict:
@@ -60,7 +56,7 @@ def _endpoint(public_id: str) -> WebhookEndpoint:
 @api_route("/event_types", "GET", summary="Every event type with the JSON Schema of its data and an example",
            scope=None, response=EventTypeList)
 def list_event_types():
-    return _respond(EventTypeList(data=[
+    return respond(EventTypeList(data=[
         EventTypeOut(name=e.name, description=e.description, data_schema=payload_schema(e), example=e.example)
         for e in EVENT_TYPES.values()]))
 
@@ -71,7 +67,7 @@ def list_webhook_endpoints(query: ListQuery):
     db = db_session()
     page = paginate(db, owned(WebhookEndpoint, current_org_id()), WebhookEndpoint, query.limit,
                     query.starting_after)
-    return _respond(EndpointList(data=[EndpointOut(**_endpoint_fields(e)) for e in page.rows],
+    return respond(EndpointList(data=[EndpointOut(**_endpoint_fields(e)) for e in page.rows],
                                  has_more=page.has_more))
 
 
@@ -83,13 +79,13 @@ def create_webhook_endpoint(body: EndpointCreate):
         db, current_org_id(), url=body.url, description=body.description, event_types=body.event_types,
         actor_label=api_actor_label())
     db.commit()
-    return _respond(EndpointWithSecret(**_endpoint_fields(endpoint), secret=secret), 201)
+    return respond(EndpointWithSecret(**_endpoint_fields(endpoint), secret=secret), 201)
 
 
 @api_route("/webhook_endpoints/<public_id>", "GET", summary="Get one webhook endpoint (without its secret)",
            scope=SCOPE, response=EndpointOut)
 def get_webhook_endpoint(public_id: str):
-    return _respond(EndpointOut(**_endpoint_fields(_endpoint(public_id))))
+    return respond(EndpointOut(**_endpoint_fields(_endpoint(public_id))))
 
 
 @api_route("/webhook_endpoints/<public_id>", "PATCH",
@@ -106,7 +102,7 @@ def update_webhook_endpoint(public_id: str, body: EndpointUpdate):
         changes["description"] = ""
     endpoint_service.update_endpoint(db, endpoint, actor_label=api_actor_label(), **changes)
     db.commit()
-    return _respond(EndpointOut(**_endpoint_fields(endpoint)))
+    return respond(EndpointOut(**_endpoint_fields(endpoint)))
 
 
 @api_route("/webhook_endpoints/<public_id>", "DELETE", summary="Delete an endpoint and its delivery log",
@@ -126,7 +122,7 @@ def rotate_webhook_endpoint_secret(public_id: str):
     endpoint = _endpoint(public_id)
     secret = endpoint_service.rotate_secret(db, endpoint, actor_label=api_actor_label())
     db.commit()
-    return _respond(RotatedEndpoint(**_endpoint_fields(endpoint), secret=secret,
+    return respond(RotatedEndpoint(**_endpoint_fields(endpoint), secret=secret,
                                     previous_secret_expires_at=endpoint.previous_secret_expires_at))
 
 
@@ -141,7 +137,7 @@ def send_webhook_test_event(public_id: str, body: SendTestRequest):
         WebhookMessage.event_id == event.id, WebhookMessage.endpoint_id == endpoint.id)).one()
     result = SentTestEvent(event_id=event.public_id, message_id=message.public_id, event_type=event.type)
     db.commit()
-    return _respond(result, 201)
+    return respond(result, 201)
 
 
 @api_route("/webhook_endpoints/<public_id>/deliveries", "GET",
@@ -152,7 +148,7 @@ def list_webhook_deliveries(public_id: str, query: DeliveryQuery):
     endpoint = _endpoint(public_id)
     stmt = message_service.message_filter(current_org_id(), endpoint, query.status, query.event_type)
     page = paginate(db, stmt, WebhookMessage, query.limit, query.starting_after, newest_first=True)
-    return _respond(DeliveryList(data=[_delivery_out(m) for m in page.rows], has_more=page.has_more))
+    return respond(DeliveryList(data=[_delivery_out(m) for m in page.rows], has_more=page.has_more))
 
 
 @api_route("/deliveries/<public_id>/resend", "POST",
@@ -165,7 +161,7 @@ def resend_webhook_delivery(public_id: str):
     endpoint = db.scalars(owned(WebhookEndpoint, org_id).where(WebhookEndpoint.id == message.endpoint_id)).one()
     message_service.resend(db, message, endpoint, actor_label=api_actor_label())
     db.commit()
-    return _respond(_delivery_out(message))
+    return respond(_delivery_out(message))
 
 
 @api_route("/events", "GET", summary="Events emitted to the organization, newest first", scope=SCOPE,
@@ -178,4 +174,4 @@ def list_webhook_events(query: EventQuery):
             raise DomainError(f"Unknown event type {query.type!r}.", field="type")
         stmt = stmt.where(WebhookEvent.type == query.type)
     page = paginate(db, stmt, WebhookEvent, query.limit, query.starting_after, newest_first=True)
-    return _respond(EventList(data=[_event_out(e) for e in page.rows], has_more=page.has_more))
+    return respond(EventList(data=[_event_out(e) for e in page.rows], has_more=page.has_more))

@@ -31,7 +31,8 @@ from app.errors import DomainError
 from app.pagination import Page
 from app.web.forms import apply_domain_error
 from app.web.portal import current_org_id
-from app.web.request_context import db_session, is_htmx_partial
+from app.web.request_context import db_session
+from app.web.webhooks.common import wants_fragment
 
 PAGE_SIZE = 50
 DETAILS_LENGTH = 120
@@ -160,11 +161,6 @@ def listing(form: AuditFilterForm, filters_for: Callable[[AuditFilterForm], quer
             "older_url": url(**params, starting_after=page.rows[-1].public_id) if page.has_more else None,
             "newest_url": url(**params) if cursor else None,
             "params": params, "page_size": PAGE_SIZE}
-
-
-def wants_fragment() -> bool:
-    """htmx swapping the results; a history restore needs the whole page."""
-    return is_htmx_partial() and not request.headers.get("HX-History-Restore-Request")
 
 
 def render_listing(page_template: str, context: dict, **extra):
