@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import timezone
+from decimal import Decimal
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
@@ -54,6 +55,31 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class DecimalText(TypeDecorator):
+    """An exact `Decimal` stored as its canonical text, on PostgreSQL and SQLite alike.
+
+    SQLite has no decimal type (NUMERIC there is a float), and exchange and tax
+    rates must survive the round trip digit for digit. CHECK constraints
+    compare `CAST(col AS NUMERIC)`, which both databases understand.
+    """
+
+    impl = String(50)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise ValueError("DecimalText refuses floats; pass a Decimal or a string")
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError(f"DecimalText needs a finite number, got {value!r}")
+        return format(number.normalize(), "f")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
 
 
 _ALPHABET = string.ascii_letters + string.digits

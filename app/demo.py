@@ -10,16 +10,14 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts import passwords
 from app.accounts.models import Organization, User
+from app.billing.periods import period_containing
+from app.billing.plans import ensure_plans
+from app.billing.profile import get_profile
 from app.payments.fees import ensure_default_tiers
-from app.rental.models import Instance, Plan, Subscription
+from app.billing.models import Plan, Subscription
+from app.rental.models import Instance
 
 DEMO_PASSWORD = "demo-password"
-
-PLANS = {  # code: (name, monthly price in USD cents)
-    "free": ("Free", 0),
-    "pro": ("Pro", 49_00),
-    "enterprise": ("Enterprise", 1_999_00),
-}
 
 ORGANIZATIONS = [
     # slug, name, kind, tier, country, currency, referred by
@@ -52,20 +50,10 @@ INSTANCES = {  # org slug: [(name, gpu type, hourly rate in minor units, status)
 }
 
 
-def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
-    end = datetime(moment.year + (moment.month == 12), moment.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return start, end
-
-
-def _upsert_plans(session: Session) -> dict[str, Plan]:
-    plans = {p.code: p for p in session.scalars(select(Plan))}
-    for code, (name, price) in PLANS.items():
-        plan = plans.get(code) or Plan(code=code)
-        plan.name, plan.monthly_price, plan.currency = name, price, "USD"
-        session.add(plan)
-        plans[code] = plan
-    return plans
+BILLING = {  # org slug: (customer type, VAT ID, Stripe test PaymentMethod invoices are charged to)
+    "acme": ("business", None, "pm_card_visa"),
+    "globex": ("business", "DE123456789", "pm_card_visa"),
+}
 
 
 def _upsert_organizations(session: Session) -> dict[str, Organization]:
@@ -94,13 +82,15 @@ def _upsert_users(session: Session, orgs: dict[str, Organization]) -> int:
 
 
 def _ensure_rentals(session: Session, orgs: dict[str, Organization], plans: dict[str, Plan]) -> None:
-    period_start, period_end = _month_bounds(clock.utcnow())
+    now = clock.utcnow()
+    anchor = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    period = period_containing(anchor, now)
     for slug, specs in INSTANCES.items():
         org = orgs[slug]
         has_subscription = session.scalars(select(Subscription).where(Subscription.org_id == org.id)).first()
         if not has_subscription:
-            session.add(Subscription(org_id=org.id, plan=plans[org.tier], status="active",
-                                     current_period_start=period_start, current_period_end=period_end))
+            session.add(Subscription(org_id=org.id, plan=plans[org.tier], status="active", billing_anchor=anchor,
+                                     current_period_start=period.start, current_period_end=period.end))
         names = set(session.scalars(select(Instance.name).where(Instance.org_id == org.id)))
         for name, gpu, rate, status in specs:
             if name not in names:
@@ -108,12 +98,19 @@ def _ensure_rentals(session: Session, orgs: dict[str, Organization], plans: dict
                                      currency="USD", status=status))
 
 
+def _ensure_billing_profiles(session: Session, orgs: dict[str, Organization]) -> None:
+    for slug, (customer_type, tax_id, payment_method) in BILLING.items():
+        profile = get_profile(session, orgs[slug].id)
+        profile.customer_type, profile.tax_id, profile.payment_method = customer_type, tax_id, payment_method
+
+
 def seed_demo(session: Session) -> str:
     """Bring the demo data into place; returns a one-line summary."""
-    plans = _upsert_plans(session)
+    plans = ensure_plans(session)
     orgs = _upsert_organizations(session)
     created = _upsert_users(session, orgs)
     _ensure_rentals(session, orgs, plans)
+    _ensure_billing_profiles(session, orgs)
     ensure_default_tiers(session)
     session.flush()
     return f"{len(orgs)} organizations, {len(USERS)} users ({created} new)"

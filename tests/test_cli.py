@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from app.accounts.models import Organization, User
 from app.accounts.service import authenticate
 from app.demo import DEMO_PASSWORD, USERS
-from app.rental.models import Instance, Plan, Subscription
+from app.billing.models import Plan, Subscription
+from app.rental.models import Instance
 from app.security.models import ApiKey
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from app.payments import gateway
 from app.payments.amounts import currency_code, minor_units
 from app.payments.models import REFUND_REASONS, REFUND_TYPES, Payment, Refund
 from app.payments.notify import payment_event, refund_event
-from app.rental.models import Subscription
+from app.billing.models import Subscription
 
 _PAYMENTS = Payment.__table__
 

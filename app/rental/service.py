@@ -7,7 +7,8 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
-from app.rental.models import Instance, Subscription
+from app.billing.models import Subscription
+from app.rental.models import Instance
 from app.tenancy import get_owned, owned
 
 INSTANCE_NAME_MAX = 100

@@ -14,7 +14,7 @@ from app import clock
 from app.errors import DomainError
 from app.payments import refunds, service
 from app.payments.models import Payment, Refund
-from app.rental.models import Subscription
+from app.billing.models import Subscription
 from tests.payments.core_support import (ACTOR, OtherStripeAccount, audits, closed_port_url, count, events, place,
                                          refund, stripe_refunds)
 

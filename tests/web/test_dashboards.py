@@ -4,7 +4,8 @@ import re
 from sqlalchemy import select, update
 
 from app.accounts.models import Organization
-from app.rental.models import Instance, Subscription
+from app.billing.models import Subscription
+from app.rental.models import Instance
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.events import emit
 from tests.support import PortalClient

@@ -64,3 +64,6 @@ def update_instance(public_id: str, body: InstanceUpdate):
 from app.web.api import webhook_routes  # noqa: E402,F401  (registers the webhooks API)
 from app.web.api import security_routes  # noqa: E402,F401  (registers the security API)
 from app.web.api import payment_routes  # noqa: E402,F401  (registers payments, refunds and disputes)
+from app.web.api import usage_routes  # noqa: E402,F401  (registers usage metering)
+from app.web.api import currency_routes  # noqa: E402,F401  (registers currency conversion)
+from app.web.api import tax_routes  # noqa: E402,F401  (registers tax calculation and exemptions)

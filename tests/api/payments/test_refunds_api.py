@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.payments import gateway
 from app.payments.models import Refund
-from app.rental.models import Subscription
+from app.billing.models import Subscription
 from tests.api.payments.conftest import error_of, ok, place
 from tests.support import org
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.payments.models import Refund
-from app.rental.models import Subscription
+from app.billing.models import Subscription
 from app.web.payments import refund_views
 from tests.support import org
 from tests.web.payments.support import PAYMENTS, audits, field_errors, fresh, place, text
