@@ -3,17 +3,23 @@
 Exponents: how many minor-unit digits a currency has. Crypto currencies get a
 bounded precision (8 for BTC/ETH, 6 for USDT) so that any realistic amount fits a
 64-bit integer column; ETH's native 18 decimals would not.
+
+Customers choose among SUPPORTED_CURRENCIES (PRODUCT.md's fourteen); the
+exponent table also knows the three-decimal dinars, so arithmetic and rounding
+are right for them the day one is offered (and are tested now).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+SUPPORTED_CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "JPY", "CNY", "INR", "AUD", "CAD", "SGD",
+                                         "AED", "SAR", "BTC", "ETH", "USDT")
 EXPONENTS: dict[str, int] = {
     "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CNY": 2, "INR": 2, "AUD": 2,
     "CAD": 2, "SGD": 2, "AED": 2, "SAR": 2, "BTC": 8, "ETH": 8, "USDT": 6,
+    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
 }
-SUPPORTED_CURRENCIES: tuple[str, ...] = tuple(EXPONENTS)
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "INR": "₹",
             "AUD": "A$", "CAD": "CA$", "SGD": "S$"}
@@ -27,15 +33,22 @@ class MoneyError(ValueError):
 
 
 def normalise_currency(code: str) -> str:
-    """ISO code in upper case; raises MoneyError for codes we do not support."""
+    """ISO code in upper case; raises MoneyError for codes customers cannot use."""
     upper = (code or "").strip().upper()
-    if upper not in EXPONENTS:
+    if upper not in SUPPORTED_CURRENCIES:
         raise MoneyError(f"Unsupported currency {code!r}; use one of {', '.join(SUPPORTED_CURRENCIES)}")
     return upper
 
 
+def _known_currency(code: str) -> str:
+    upper = (code or "").strip().upper() if isinstance(code, str) else ""
+    if upper not in EXPONENTS:
+        raise MoneyError(f"Unknown currency {code!r}")
+    return upper
+
+
 def exponent(code: str) -> int:
-    return EXPONENTS[normalise_currency(code)]
+    return EXPONENTS[_known_currency(code)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +63,7 @@ class Money:
             raise MoneyError(f"Money amounts are integers in minor units, got {self.amount!r}")
         if abs(self.amount) > MAX_MINOR_UNITS:
             raise MoneyError("Amount is too large")
-        object.__setattr__(self, "currency", normalise_currency(self.currency))
+        object.__setattr__(self, "currency", _known_currency(self.currency))
 
     @classmethod
     def zero(cls, currency: str) -> "Money":
