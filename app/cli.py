@@ -96,8 +96,14 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     def scheduler():
         """Run RQ's cron scheduler with the periodic jobs of app.schedule."""
+        import os
+        import time
+
         from app.jobs import SchedulerAlreadyRunning, build_scheduler
 
+        # RQ reads cron fields in the process's local time; app.schedule's are UTC.
+        os.environ["TZ"] = "UTC"
+        time.tzset()
         try:
             scheduler = build_scheduler(current_app._get_current_object())
         except SchedulerAlreadyRunning as error:

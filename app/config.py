@@ -124,6 +124,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # encrypts); empty derives one from SECRET_KEY.
         "DATA_ENCRYPTION_KEYS": os.environ.get("DATA_ENCRYPTION_KEYS", ""),
         "GEOIP_DATABASE": os.environ.get("GEOIP_DATABASE", ""),
+        # Exchange rates: "file" reads EXCHANGE_RATES_FILE; "package.module:callable" returns another provider.
+        "EXCHANGE_RATE_PROVIDER": os.environ.get("EXCHANGE_RATE_PROVIDER") or "file",
+        "EXCHANGE_RATES_FILE": (os.environ.get("EXCHANGE_RATES_FILE")
+                                or str(PROJECT_ROOT / "app" / "currency" / "rates.json")),
         # Sessions: the server-side record decides; the cookie only carries a token.
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int_env("SESSION_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int_env("SESSION_ABSOLUTE_HOURS", 12)),

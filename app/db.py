@@ -11,7 +11,7 @@ import string
 from datetime import timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, create_engine, event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -108,6 +108,20 @@ def public_id_column(prefix: str):
 
 def created_at_column():
     return mapped_column(UTCDateTime(), nullable=False, default=clock.utcnow)
+
+
+def lock_row(session: Session, row) -> None:
+    """Hold the row's write lock until commit and read it afresh.
+
+    Two actors on the same row at the same moment (our own Stripe call and
+    Stripe's webhook about the payment; two jobs closing one billing period)
+    are serialised here: whichever comes second waits, then sees the first
+    one's result instead of acting again. A no-op UPDATE of `updated_at`
+    locks on PostgreSQL and SQLite alike (FOR UPDATE does nothing on SQLite).
+    """
+    table = type(row).__table__
+    session.execute(update(table).where(table.c.id == row.id).values(updated_at=table.c.updated_at))
+    session.refresh(row)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.accounts import passwords
 from app.accounts.models import Organization, User
+from app.billing.models import Plan, Subscription
 from app.billing.periods import period_containing
 from app.billing.plans import ensure_plans
 from app.billing.profile import get_profile
+from app.currency.service import ensure_rates
 from app.payments.fees import ensure_default_tiers
-from app.billing.models import Plan, Subscription
+from app.tax.defaults import ensure_default_tax_rates
 from app.rental.models import Instance
 
 DEMO_PASSWORD = "demo-password"
@@ -111,6 +113,8 @@ def seed_demo(session: Session) -> str:
     created = _upsert_users(session, orgs)
     _ensure_rentals(session, orgs, plans)
     _ensure_billing_profiles(session, orgs)
+    ensure_default_tax_rates(session)
+    ensure_rates(session)
     ensure_default_tiers(session)
     session.flush()
     return f"{len(orgs)} organizations, {len(USERS)} users ({created} new)"

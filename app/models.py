@@ -3,7 +3,7 @@ from app.accounts.models import Organization, User, UserSession  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.rental.models import Instance  # noqa: F401
 from app.billing.models import (BillingProfile, Invoice, InvoiceItem, InvoiceLine, InvoiceSequence, Plan,  # noqa: F401
-                                Subscription, UsageAlert, UsageRecord, UsageTotal)
+                                PlanChange, Subscription, UsageAlert, UsageRecord, UsageTotal)
 from app.currency.models import ExchangeRate  # noqa: F401
 from app.tax.models import TaxExemption, TaxRate  # noqa: F401
 from app.security.models import ApiKey, GeoRule, IpAllowlistEntry, RecoveryCode, TotpCredential  # noqa: F401

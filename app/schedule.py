@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from app.accounts.jobs import expire_sessions
+from app.billing.jobs import run_billing_cycle
+from app.currency.jobs import refresh_exchange_rates
 from app.payments.jobs import retry_pending_refunds, sweep_stripe_events
 from app.webhooks.jobs import sweep as sweep_webhooks
 
@@ -27,4 +29,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep-stripe-events", sweep_stripe_events, queue="high", interval=60),
     # Refunds stuck before Stripe answered (the idempotency key makes resending safe).
     PeriodicJob("retry-pending-refunds", retry_pending_refunds, queue="default", interval=5 * 60),
+    # Invoices every billing period that has ended, issues the drafts, queues their collection.
+    PeriodicJob("billing-cycle", run_billing_cycle, queue="default", interval=5 * 60),
+    # Daily, after the reference rates of the day are published (ECB ~16:00 CET).
+    PeriodicJob("refresh-exchange-rates", refresh_exchange_rates, queue="low", cron="30 16 * * *"),
 )

@@ -173,9 +173,16 @@ def app(database_url, redis_url, tmp_path, stripe_server):
     application = make_test_app(database_url, redis_url, tmp_path, **stripe_server.config())
     wipe(application)
     yield application
-    clock.reset()
     wipe(application)
     application.extensions["db"].engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def wall_clock_after_each_test():
+    """A test that stopped or moved the clock never leaves it so for the next one
+    (the browser tests' live servers and TOTP codes run on real time)."""
+    yield
+    clock.reset()
 
 
 @pytest.fixture

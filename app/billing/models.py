@@ -90,6 +90,33 @@ class Subscription(Base):
     organization: Mapped[Organization] = relationship()
 
 
+class PlanChange(Base):
+    """A subscription moved from one plan to another: the history the period's
+    plan fee is read from (the plan in force when the period began), and what
+    the change prorated."""
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        CheckConstraint("from_plan_id <> to_plan_id", name="changes_plan"),
+        CheckConstraint("credit <= 0 AND charge >= 0", name="signs"),
+        Index("ix_plan_changes_subscription_changed", "subscription_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    from_plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    to_plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    credit: Mapped[int] = mapped_column(BigInteger, comment="unused time on the old plan, minor units (≤ 0)")
+    charge: Mapped[int] = mapped_column(BigInteger, comment="remaining time on the new plan, minor units (≥ 0)")
+    currency: Mapped[str] = mapped_column(String(4))
+    actor_label: Mapped[str] = mapped_column(String(120))
+
+    from_plan: Mapped[Plan] = relationship(foreign_keys=[from_plan_id])
+    to_plan: Mapped[Plan] = relationship(foreign_keys=[to_plan_id])
+
+
 class BillingProfile(Base):
     """How an organization is invoiced and taxed: who it is, and how it pays."""
 
@@ -97,7 +124,8 @@ class BillingProfile(Base):
     __table_args__ = (CheckConstraint(_in("customer_type", CUSTOMER_TYPES), name="customer_type"),)
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
-    legal_name: Mapped[str] = mapped_column(String(200), default="", comment="printed on invoices; the org name if empty")
+    legal_name: Mapped[str] = mapped_column(
+        String(200), default="", comment="printed on invoices; the org name if empty")
     address: Mapped[str] = mapped_column(Text, default="")
     customer_type: Mapped[str] = mapped_column(String(12), default="individual")
     tax_id: Mapped[str | None] = mapped_column(
@@ -235,15 +263,19 @@ class Invoice(Base):
     tax_region: Mapped[str] = mapped_column(String(8))
     tax_label: Mapped[str] = mapped_column(String(80), comment="e.g. VAT 19%, Reverse charge, Exempt (cert …)")
     tax_note: Mapped[str | None] = mapped_column(String(300), comment="the legal mention printed on the invoice")
+    reverse_charge: Mapped[bool] = mapped_column(
+        Boolean, default=False, comment="EU business customer: no VAT charged, the customer accounts for it")
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     payment_attempts: Mapped[int] = mapped_column(Integer, default=0)
     collecting_until: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), comment="lease of the job charging it; another job waits until it ends")
-    failure_message: Mapped[str | None] = mapped_column(String(300))
+    failure_message: Mapped[str | None] = mapped_column(String(300), comment="why collecting it failed")
+    void_reason: Mapped[str | None] = mapped_column(String(300), comment="staff's reason, shown to the customer")
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
 
     organization: Mapped[Organization] = relationship()
     lines: Mapped[list["InvoiceLine"]] = relationship(

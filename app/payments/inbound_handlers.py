@@ -16,6 +16,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import lock_row
 from app.payments import refunds, service
 from app.payments.gateway import field, object_id
 from app.payments.models import Payment, Refund
@@ -51,7 +52,7 @@ def _payment_for(session: Session, intent_id: str | None, metadata, charge_id: s
 
 def _advance(session: Session, config, payment: Payment, intent: dict) -> str:
     """Apply an intent's state if it is a forward move; say what happened either way."""
-    service.lock_row(session, payment)
+    lock_row(session, payment)
     target = service.intent_status(intent)
     label = f"payment {payment.public_id}"
     if payment.status == target:
@@ -108,7 +109,7 @@ def _refund_for(session: Session, stripe_refund: dict) -> Refund | None:
 
 def _settle_refund(session: Session, refund: Refund, stripe_refund: dict) -> str:
     """Bring one refund to Stripe's status (refunds.succeed/fail are guarded: a racing finisher wins once)."""
-    service.lock_row(session, refund)
+    lock_row(session, refund)
     stripe_id, label = field(stripe_refund, "id"), f"refund {refund.public_id}"
     target = _REFUND_STATUS.get(field(stripe_refund, "status"), "pending")
     if refund.status == target:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import lock_row
 from app.audit.service import record
 from app.errors import DomainError
 from app.money import Money
@@ -40,25 +41,11 @@ def _check_order_id(order_id) -> str:
     return order_id.strip()
 
 
-def _check_payment_method(payment_method) -> str:
+def check_payment_method(payment_method) -> str:
     if not isinstance(payment_method, str) or not _PAYMENT_METHOD.match(payment_method.strip()):
         raise DomainError("The payment method is a Stripe PaymentMethod id such as pm_card_visa.",
                           field="payment_method")
     return payment_method.strip()
-
-
-def lock_row(session: Session, row) -> None:
-    """Hold the row's write lock until commit and read it afresh.
-
-    Our own call's answer and Stripe's webhook about the same payment may be
-    handled at the same moment (in the request and on a worker); whichever
-    comes second waits here, then sees the first one's result instead of
-    moving the payment (and emitting its event) again. A no-op UPDATE locks on
-    PostgreSQL and SQLite alike (FOR UPDATE does nothing on SQLite).
-    """
-    table = type(row).__table__
-    session.execute(update(table).where(table.c.id == row.id).values(updated_at=table.c.updated_at))
-    session.refresh(row)
 
 
 def move(payment: Payment, status: str) -> bool:
@@ -143,7 +130,7 @@ def place(session: Session, config, org, *, order_id, amount, currency, payment_
     A decline leaves a `failed` payment with Stripe's message; the caller shows it.
     """
     payment = Payment(org_id=org.id, order_id=_check_order_id(order_id), amount=minor_units(amount),
-                      currency=currency_code(currency), payment_method=_check_payment_method(payment_method),
+                      currency=currency_code(currency), payment_method=check_payment_method(payment_method),
                       capture_method="automatic" if capture else "manual", status="processing",
                       created_by=actor_label)
     stripe = gateway.client(config)

@@ -126,16 +126,18 @@ def test_build_scheduler_registers_every_periodic_job(redis_app):
 def test_scheduler_enqueues_each_periodic_job_once_on_its_queue(redis_app):
     redis = redis_app.extensions["redis"]
     scheduler = build_scheduler(redis_app)
+    # Interval jobs are due at once; cron jobs (the daily exchange-rate refresh) wait for their time.
+    due = [periodic for periodic in PERIODIC_JOBS if periodic.interval]
 
     enqueued = scheduler.enqueue_jobs()
 
-    assert sorted(job.name for job in enqueued) == sorted(p.name for p in PERIODIC_JOBS)
+    assert sorted(job.name for job in enqueued) == sorted(p.name for p in due)
     assert "expire-sessions" in [job.name for job in enqueued]
-    for periodic in PERIODIC_JOBS:
+    for periodic in due:
         queue = Queue(periodic.queue, connection=redis)
         funcs = [Job.fetch(job_id, connection=redis).func_name for job_id in queue.job_ids]
         assert funcs.count(f"{periodic.func.__module__}.{periodic.func.__name__}") == 1
-    assert sum(Queue(q, connection=redis).count for q in ("high", "default", "low")) == len(PERIODIC_JOBS)
+    assert sum(Queue(q, connection=redis).count for q in ("high", "default", "low")) == len(due)
     # Not due again until its interval has passed.
     assert scheduler.enqueue_jobs() == []
 
@@ -143,8 +145,9 @@ def test_scheduler_enqueues_each_periodic_job_once_on_its_queue(redis_app):
 def test_flask_scheduler_starts_enqueues_and_stops_on_sigterm(redis_app, redis_url, tmp_path):
     redis = redis_app.extensions["redis"]
     low = Queue("low", connection=redis)
-    proc = subprocess.Popen(flask_command("scheduler"), cwd=REPO_ROOT,
-                            env=flask_env(f"sqlite:///{tmp_path / 'unused.db'}", redis_url, tmp_path),
+    # A server whose local time is not UTC: the schedule's cron times are UTC all the same.
+    env = {**flask_env(f"sqlite:///{tmp_path / 'unused.db'}", redis_url, tmp_path), "TZ": "Asia/Tokyo"}
+    proc = subprocess.Popen(flask_command("scheduler"), cwd=REPO_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 10
@@ -153,7 +156,9 @@ def test_flask_scheduler_starts_enqueues_and_stops_on_sigterm(redis_app, redis_u
         assert proc.poll() is None, f"scheduler exited early:\n{proc.stdout.read()}"
         assert low.count >= 1, "the scheduler enqueued nothing within 10 s"
         assert Job.fetch(low.job_ids[0], connection=redis).func_name == EXPIRE_SESSIONS
-        assert len(CronScheduler.all(redis)) == 1
+        [running] = CronScheduler.all(redis)
+        [refresh] = [job for job in running.get_jobs() if job.name == "refresh-exchange-rates"]
+        assert (refresh.next_enqueue_time.hour, refresh.next_enqueue_time.minute) == (16, 30)  # "30 16 * * *" UTC
         # A second scheduler would enqueue everything twice: it is refused.
         with pytest.raises(SchedulerAlreadyRunning):
             build_scheduler(redis_app)

@@ -5,8 +5,8 @@ from flask import abort, current_app, request
 
 from app.admin import service as platform
 from app.extensions import get_redis
-from app.web.admin import (audit_views, bp, dispute_views, exchange_rate_views, payment_views, stripe_event_views,
-                           tax_views)
+from app.web.admin import (audit_views, bp, dispute_views, exchange_rate_views, invoice_views, payment_views,
+                           stripe_event_views, tax_views)
 from app.web.security.views import register as register_security
 from app.web.portal import guard, render
 from app.web.request_context import db_session
@@ -18,6 +18,7 @@ audit_views.register(bp)
 payment_views.register(bp)
 dispute_views.register(bp)
 stripe_event_views.register(bp)
+invoice_views.register(bp)
 exchange_rate_views.register(bp)
 tax_views.register(bp)
 

@@ -67,3 +67,4 @@ from app.web.api import payment_routes  # noqa: E402,F401  (registers payments, 
 from app.web.api import usage_routes  # noqa: E402,F401  (registers usage metering)
 from app.web.api import currency_routes  # noqa: E402,F401  (registers currency conversion)
 from app.web.api import tax_routes  # noqa: E402,F401  (registers tax calculation and exemptions)
+from app.web.api import billing_routes  # noqa: E402,F401  (registers subscription and invoices)

@@ -12,7 +12,7 @@ from app.web.client.forms import RenameInstanceForm
 from app.web.forms import apply_domain_error
 from app.web.portal import current_org_id, guard, render
 from app.web.request_context import db_session, is_htmx_partial
-from app.web.billing import settings_views as billing_settings_views, usage_views
+from app.web.billing import invoice_views, settings_views as billing_settings_views, subscription_views, usage_views
 from app.web.payments import client_views as payment_views, dispute_views
 from app.web.security.views import register as register_security
 from app.web.webhooks.views import register as register_webhooks
@@ -22,7 +22,9 @@ register_webhooks(bp, "client")
 register_security(bp, "client")
 payment_views.register(bp)
 dispute_views.register(bp)
+subscription_views.register(bp)
 usage_views.register(bp)
+invoice_views.register(bp)
 billing_settings_views.register(bp)
 
 
