@@ -40,7 +40,8 @@ def _organization() -> Organization:
 
 def explain(treatment: tax.TaxTreatment, customer_type: str) -> str:
     """The label in a sentence a customer understands."""
-    where = f"{country_name(treatment.country)} ({REGION_NAMES[treatment.region]})"
+    country, region = country_name(treatment.country), REGION_NAMES[treatment.region]
+    where = country if country == region else f"{country} ({region})"
     if treatment.exemption_reference is not None:
         return (f"Your exemption certificate {treatment.exemption_reference} is approved: no tax is charged until "
                 f"it expires on {treatment.exemption_expires_on.isoformat()}.")
