@@ -110,6 +110,11 @@ def created_at_column():
     return mapped_column(UTCDateTime(), nullable=False, default=clock.utcnow)
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that `column` holds one of `values`: the model's tuple is the one list."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def lock_row(session: Session, row) -> None:
     """Hold the row's write lock until commit and read it afresh.
 

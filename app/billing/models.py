@@ -15,7 +15,7 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, ForeignKey, Index,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Organization
-from app.db import Base, DecimalText, UTCDateTime, created_at_column, public_id_column
+from app.db import Base, DecimalText, UTCDateTime, created_at_column, one_of, public_id_column
 
 PLAN_CODES = ("free", "pro", "enterprise")
 SUBSCRIPTION_STATUSES = ("active", "past_due", "cancelled")
@@ -25,9 +25,6 @@ LINE_KINDS = ("plan", "proration", "usage", "credit", "balance")
 ITEM_KINDS = ("proration", "credit", "balance")
 CUSTOMER_TYPES = ("individual", "business")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Plan(Base):
@@ -67,7 +64,7 @@ class Subscription(Base):
 
     __tablename__ = "subscriptions"
     __table_args__ = (
-        CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),
+        CheckConstraint(one_of("status", SUBSCRIPTION_STATUSES), name="status"),
         CheckConstraint("current_period_end > current_period_start", name="period_order"),
     )
 
@@ -121,7 +118,7 @@ class BillingProfile(Base):
     """How an organization is invoiced and taxed: who it is, and how it pays."""
 
     __tablename__ = "billing_profiles"
-    __table_args__ = (CheckConstraint(_in("customer_type", CUSTOMER_TYPES), name="customer_type"),)
+    __table_args__ = (CheckConstraint(one_of("customer_type", CUSTOMER_TYPES), name="customer_type"),)
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     legal_name: Mapped[str] = mapped_column(
@@ -146,7 +143,7 @@ class UsageRecord(Base):
     __tablename__ = "usage_records"
     __table_args__ = (
         UniqueConstraint("org_id", "idempotency_key"),
-        CheckConstraint(_in("metric", METRICS), name="metric"),
+        CheckConstraint(one_of("metric", METRICS), name="metric"),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
         Index("ix_usage_records_unbilled", "org_id", "invoice_id", "period_start"),
         Index("ix_usage_records_org_occurred", "org_id", "occurred_at"),
@@ -224,7 +221,7 @@ class Invoice(Base):
         # Closing the same period twice makes one invoice.
         UniqueConstraint("subscription_id", "period_start"),
         UniqueConstraint("number"),
-        CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
+        CheckConstraint(one_of("status", INVOICE_STATUSES), name="status"),
         CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered_unless_draft"),
         CheckConstraint("total = subtotal + tax", name="total_adds_up"),
         CheckConstraint("amount_due >= 0 AND amount_paid >= 0 AND amount_paid <= amount_due", name="due_and_paid"),
@@ -289,7 +286,7 @@ class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
-        CheckConstraint(_in("kind", LINE_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", LINE_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -319,7 +316,7 @@ class InvoiceItem(Base):
 
     __tablename__ = "invoice_items"
     __table_args__ = (
-        CheckConstraint(_in("kind", ITEM_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", ITEM_KINDS), name="kind"),
         UniqueConstraint("source_key"),
         Index("ix_invoice_items_pending", "org_id", "invoice_id"),
     )

@@ -14,7 +14,7 @@ from sqlalchemy import (JSON, BigInteger, CheckConstraint, ForeignKey, Index, In
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, created_at_column, public_id_column
+from app.db import Base, UTCDateTime, created_at_column, one_of, public_id_column
 
 PAYMENT_STATUSES = ("processing", "requires_capture", "succeeded", "canceled", "failed")
 REFUND_TYPES = ("full", "partial", "prorated")
@@ -27,9 +27,6 @@ DISPUTE_REASONS = ("fraudulent", "duplicate", "product_not_received", "product_u
                    "subscription_canceled", "credit_not_processed", "unrecognized", "general")
 INBOUND_STATUSES = ("pending", "processing", "processed", "failed")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class FeeTier(Base):
@@ -85,7 +82,7 @@ class Payment(Base):
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status"),
+        CheckConstraint(one_of("status", PAYMENT_STATUSES), name="status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_captured >= 0 AND amount_captured <= amount", name="captured_range"),
         CheckConstraint("amount_refunded >= 0 AND amount_refund_pending >= 0", name="refunds_not_negative"),
@@ -133,10 +130,10 @@ class Refund(Base):
 
     __tablename__ = "refunds"
     __table_args__ = (
-        CheckConstraint(_in("type", REFUND_TYPES), name="type"),
-        CheckConstraint(_in("reason", REFUND_REASONS), name="reason"),
-        CheckConstraint(_in("status", REFUND_STATUSES), name="status"),
-        CheckConstraint(_in("approval", APPROVAL_STATES), name="approval"),
+        CheckConstraint(one_of("type", REFUND_TYPES), name="type"),
+        CheckConstraint(one_of("reason", REFUND_REASONS), name="reason"),
+        CheckConstraint(one_of("status", REFUND_STATUSES), name="status"),
+        CheckConstraint(one_of("approval", APPROVAL_STATES), name="approval"),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
@@ -168,8 +165,8 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
-        CheckConstraint(_in("status", DISPUTE_STATUSES), name="status"),
-        CheckConstraint(_in("reason", DISPUTE_REASONS), name="reason"),
+        CheckConstraint(one_of("status", DISPUTE_STATUSES), name="status"),
+        CheckConstraint(one_of("reason", DISPUTE_REASONS), name="reason"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("opened_by IN ('customer', 'stripe')", name="opened_by"),
     )
@@ -222,7 +219,7 @@ class StripeEvent(Base):
     """An inbound Stripe webhook event, stored before it is processed (its id unique)."""
 
     __tablename__ = "stripe_events"
-    __table_args__ = (CheckConstraint(_in("status", INBOUND_STATUSES), name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", INBOUND_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(80), unique=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, render_template
 from flask_login import current_user
 
+from app.accounts.models import Organization
 from app.extensions import login_manager
 from app.web import access_gate
-from app.web.request_context import is_htmx_partial
+from app.web.request_context import db_session, is_htmx_partial
 
 
 def guard(bp: Blueprint, portal: str) -> None:
@@ -33,6 +34,11 @@ def guard(bp: Blueprint, portal: str) -> None:
 def current_org_id() -> int:
     """The organization of the signed-in user or API key (set by the gate)."""
     return g.org_id
+
+
+def current_organization() -> Organization:
+    """The organization row of the request (loaded in the request's session)."""
+    return db_session().get(Organization, current_org_id())
 
 
 def actor() -> dict:

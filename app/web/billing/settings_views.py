@@ -23,7 +23,7 @@ from app.tenancy import owned
 from app.web.billing.settings_forms import BillingProfileForm, ExemptionForm
 from app.web.forms import apply_domain_error
 from app.web.payments.forms import TEST_PAYMENT_METHODS
-from app.web.portal import actor, current_org_id
+from app.web.portal import actor, current_org_id, current_organization
 from app.web.request_context import db_session
 from app.web.security.common import is_owner, require_owner
 from app.web.webhooks.common import wants_fragment
@@ -32,10 +32,6 @@ PER_PAGE = 10
 PAGE = "client/billing/settings.html"
 PROFILE_BLOCK = "client/billing/_profile.html"
 EXEMPTIONS_BLOCK = "client/billing/_exemptions.html"
-
-
-def _organization() -> Organization:
-    return db_session().get(Organization, current_org_id())
 
 
 def explain(treatment: tax.TaxTreatment, customer_type: str) -> str:
@@ -85,14 +81,14 @@ def page_context(org: Organization, profile_form=None, exemption_form=None) -> d
 
 
 def index():
-    return render_template(PAGE, **page_context(_organization()))
+    return render_template(PAGE, **page_context(current_organization()))
 
 
 def exemption_list():
     """The exemptions block alone for htmx ("Older" pages); the whole page otherwise."""
     if wants_fragment():
         return render_template(EXEMPTIONS_BLOCK, **exemptions_context())
-    return render_template(PAGE, **page_context(_organization()))
+    return render_template(PAGE, **page_context(current_organization()))
 
 
 def _refused(org: Organization, block: str, profile_form=None, exemption_form=None):
@@ -104,7 +100,7 @@ def _refused(org: Organization, block: str, profile_form=None, exemption_form=No
 
 @require_owner("billing settings")
 def save_profile():
-    db, org = db_session(), _organization()
+    db, org = db_session(), current_organization()
     form = BillingProfileForm()
     if form.validate_on_submit():
         try:
@@ -122,12 +118,12 @@ def save_profile():
                 return render_template(PROFILE_BLOCK, **profile_context(org, notice=notice))
             flash(notice, "success")
             return redirect(url_for("client.billing_settings"))
-    return _refused(_organization(), PROFILE_BLOCK, profile_form=form)
+    return _refused(current_organization(), PROFILE_BLOCK, profile_form=form)
 
 
 @require_owner("billing settings")
 def submit_exemption():
-    db, org = db_session(), _organization()
+    db, org = db_session(), current_organization()
     form = ExemptionForm()
     if form.validate_on_submit():
         try:
@@ -144,7 +140,7 @@ def submit_exemption():
                 return render_template(EXEMPTIONS_BLOCK, **exemptions_context(notice=notice)), 201
             flash(notice, "success")
             return redirect(url_for("client.billing_settings"))
-    return _refused(_organization(), EXEMPTIONS_BLOCK, exemption_form=form)
+    return _refused(current_organization(), EXEMPTIONS_BLOCK, exemption_form=form)
 
 
 def register(bp: Blueprint) -> None:

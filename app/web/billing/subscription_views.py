@@ -11,22 +11,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
 
-from app.accounts.models import Organization
 from app.billing import invoices, plans, subscriptions
 from app.billing.models import Subscription
 from app.errors import DomainError
 from app.money import Money
 from app.rental.service import current_subscription
 from app.web.billing.forms import ConfirmForm, PlanForm
-from app.web.portal import actor, current_org_id
+from app.web.portal import actor, current_org_id, current_organization
 from app.web.request_context import db_session
 from app.web.security.common import is_owner, require_owner
 from app.web.sudo_guard import leave_page
 from app.web.webhooks.common import render
-
-
-def _organization() -> Organization:
-    return db_session().get(Organization, current_org_id())
 
 
 def _upcoming(subscription: Subscription | None):
@@ -46,7 +41,7 @@ def page_context(**extra) -> dict:
     return {"subscription": subscription, "plans": plans.plans_by_price(db), "upcoming": upcoming,
             "upcoming_error": upcoming_error, "can_change": is_owner(), "plan_form": PlanForm(formdata=None),
             "confirm_form": ConfirmForm(), "metrics": plans.METERING, "metric_labels": plans.METRIC_LABELS,
-            "unit_price_label": plans.unit_price_label, "organization": _organization(), **extra}
+            "unit_price_label": plans.unit_price_label, "organization": current_organization(), **extra}
 
 
 def index():
@@ -102,7 +97,7 @@ def subscribe():
     if not form.validate_on_submit():
         return _refused(DomainError("Choose a plan."))
     try:
-        subscription = subscriptions.subscribe(db, _organization(), form.plan.data, actor_label=actor()["actor_label"])
+        subscription = subscriptions.subscribe(db, current_organization(), form.plan.data, actor_label=actor()["actor_label"])
     except DomainError as error:
         db.rollback()
         return _refused(error)

@@ -21,16 +21,12 @@ from app.web.forms import apply_domain_error
 from app.web.payments import detail_views, refund_views
 from app.web.payments.checkout import Outcome, place_once
 from app.web.payments.forms import TEST_PAYMENT_METHODS, NewPaymentForm, PaymentFilterForm
-from app.web.portal import actor, current_org_id
+from app.web.portal import actor, current_org_id, current_organization
 from app.web.request_context import db_session
 from app.web.webhooks.common import render, wants_fragment
 
 PER_PAGE = 20
 CHANGED = "payments:changed"  # the list refreshes itself on this event
-
-
-def _organization() -> Organization:
-    return db_session().get(Organization, current_org_id())
 
 
 def new_payment_form(org: Organization) -> NewPaymentForm:
@@ -83,7 +79,7 @@ def _page_context(form: NewPaymentForm, outcome: Outcome | None = None) -> dict:
 
 def index():
     return render("client/payments/index.html", "client/payments/_list.html",
-                  **_page_context(new_payment_form(_organization())))
+                  **_page_context(new_payment_form(current_organization())))
 
 
 def _form_fragment(form: NewPaymentForm, outcome: Outcome | None, status: int):
@@ -103,7 +99,7 @@ def _answer(form: NewPaymentForm, outcome: Outcome):
             return _form_fragment(form, outcome, 400)
         return render_template("client/payments/index.html", **_page_context(form, outcome)), 400
     if wants_fragment():
-        return _form_fragment(new_payment_form(_organization()), outcome, 200)
+        return _form_fragment(new_payment_form(current_organization()), outcome, 200)
     flash(result_message(outcome), "success" if payment.status in ("succeeded", "requires_capture") else "info")
     return redirect(url_for("client.payment_detail", payment_id=payment.public_id))
 
@@ -119,7 +115,7 @@ def create():
             apply_domain_error(form, error)  # nothing claimed yet: the form keeps its token
         else:
             try:
-                outcome = place_once(db, current_app.config, _organization(), token=form.token.data,
+                outcome = place_once(db, current_app.config, current_organization(), token=form.token.data,
                                      order_id=form.order_id.data, amount=amount, currency=currency,
                                      payment_method=form.payment_method.data, capture=form.capture.data == "charge",
                                      actor_label=actor()["actor_label"])
