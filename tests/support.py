@@ -113,6 +113,9 @@ def fresh_totp_code(app, email: str, secret: str) -> str:
     Codes are single-use per 30-second step and the window is ±1 step; when a
     test signs the same user in more often than that allows, the stored last
     step is moved back rather than the test waiting for real time to pass.
+    The step is never behind the current one: a 30-second boundary passing
+    between here and the server's check must leave the code inside the window
+    (a code for the previous step would then be two behind and refused).
     """
     from sqlalchemy import update
 
@@ -126,12 +129,12 @@ def fresh_totp_code(app, email: str, secret: str) -> str:
         user = find_user_by_email(session, email)
         last = session.scalar(select(TotpCredential.last_used_step).where(TotpCredential.user_id == user.id))
         now_step = totp.current_step(clock.utcnow())
-        step = now_step - 1 if last is None else max(now_step - 1, last + 1)
+        step = now_step if last is None else max(now_step, last + 1)
         if step > now_step + 1:
             session.execute(update(TotpCredential).where(TotpCredential.user_id == user.id)
-                            .values(last_used_step=now_step - 2))
+                            .values(last_used_step=now_step - 1))
             session.commit()
-            step = now_step - 1
+            step = now_step
         return pyotp.TOTP(secret).generate_otp(step)
     finally:
         session.close()
