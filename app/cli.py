@@ -109,3 +109,34 @@ def register_cli(app: Flask) -> None:
         except SchedulerAlreadyRunning as error:
             raise click.ClickException(str(error)) from None
         scheduler.start()
+
+    @app.cli.command("simulate-metrics")
+    @click.option("--days", default=30, show_default=True, type=int, help="How many days back to write samples for.")
+    @click.option("--org", "orgs", multiple=True, help="A customer organization's slug (repeat; default: all).")
+    @click.option("--outage-minutes", default=45, show_default=True, type=int, help="Length of the outage (0: none).")
+    @click.option("--outage-ago", default=90, show_default=True, type=int,
+                  help="Minutes between the outage's end and now.")
+    @click.option("--outage-org", default=None, help="Whose instances go down (default: the first organization).")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when any samples exist (make run uses this, so a "
+                                                   "restart does not add another outage).")
+    def simulate_metrics_command(days: int, orgs: tuple[str, ...], outage_minutes: int, outage_ago: int,
+                                 outage_org: str | None, if_empty: bool):
+        """Write demo SLA samples (one per running instance and minute, with an outage). Idempotent."""
+        from sqlalchemy import select
+
+        from app import clock
+        from app.sla.models import SlaSample
+        from app.sla.simulate import Options, simulate_metrics, summary_lines
+
+        options = Options(days, orgs, outage_minutes, outage_ago, outage_org)
+        with _db() as session:
+            if if_empty and session.scalar(select(SlaSample.id).limit(1)) is not None:
+                click.echo("SLA samples exist already: nothing written (--if-empty).")
+                return
+            try:
+                result = simulate_metrics(session, clock.utcnow(), options)
+            except DomainError as error:
+                raise click.ClickException(error.message) from None
+            session.commit()
+        for line in summary_lines(result):
+            click.echo(line)

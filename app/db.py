@@ -12,6 +12,7 @@ from datetime import timezone
 from decimal import Decimal
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -113,6 +114,17 @@ def created_at_column():
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """The SQL of a CHECK that `column` holds one of `values`: the model's tuple is the one list."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def dialect_insert(session: Session, table):
+    """INSERT in the dialect that knows ON CONFLICT (both PostgreSQL and SQLite do): the building block of
+    write-once rows (idempotency keys, one alert open per metric) enforced by the database, not by a read."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"ON CONFLICT is needed here, and {dialect} lacks it")
 
 
 def lock_row(session: Session, row) -> None:

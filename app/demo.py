@@ -16,6 +16,7 @@ from app.billing.plans import ensure_plans
 from app.billing.profile import get_profile
 from app.currency.service import ensure_rates
 from app.payments.fees import ensure_default_tiers
+from app.sla.definitions import ensure_default_definitions
 from app.tax.defaults import ensure_default_tax_rates
 from app.rental.models import Instance
 
@@ -114,6 +115,7 @@ def seed_demo(session: Session) -> str:
     _ensure_rentals(session, orgs, plans)
     _ensure_billing_profiles(session, orgs)
     ensure_default_tax_rates(session)
+    ensure_default_definitions(session)
     ensure_rates(session)
     ensure_default_tiers(session)
     session.flush()

@@ -8,6 +8,8 @@ from app.accounts.jobs import expire_sessions
 from app.billing.jobs import run_billing_cycle
 from app.currency.jobs import refresh_exchange_rates
 from app.payments.jobs import retry_pending_refunds, sweep_stripe_events
+from app.sla.jobs import evaluate_sla
+from app.sla.probe_job import probe_job
 from app.webhooks.jobs import sweep as sweep_webhooks
 
 
@@ -31,6 +33,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("retry-pending-refunds", retry_pending_refunds, queue="default", interval=5 * 60),
     # Invoices every billing period that has ended, issues the drafts, queues their collection.
     PeriodicJob("billing-cycle", run_billing_cycle, queue="default", interval=5 * 60),
+    # Availability checks of running instances' health URLs, one sample per instance and minute.
+    PeriodicJob("sla-probe", probe_job, queue="default", interval=60),
+    # SLA alerts over the last hour, and (once its grace has passed) the previous month's reports and credits.
+    PeriodicJob("sla-evaluate", evaluate_sla, queue="default", interval=5 * 60),
     # Daily, after the reference rates of the day are published (ECB ~16:00 CET).
     PeriodicJob("refresh-exchange-rates", refresh_exchange_rates, queue="low", cron="30 16 * * *"),
 )

@@ -128,6 +128,8 @@ def main() -> int:
             print(f"Started localstripe at {localstripe} (log: {LOCALSTRIPE_LOG.relative_to(ROOT)})")
         subprocess.run(flask + ["db", "upgrade"], env=env, check=True)
         subprocess.run(flask + ["seed-demo"], env=env, check=True)
+        # The SLA pages' demo traffic (with an outage), written once: a restart adds no second outage.
+        subprocess.run(flask + ["simulate-metrics", "--if-empty"], env=env, check=True)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2",
              "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=env))

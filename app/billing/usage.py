@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -27,7 +26,7 @@ from app.billing import plans
 from app.billing.models import METRICS, Subscription, UsageAlert, UsageRecord, UsageTotal
 from app.billing.periods import Period, period_containing
 from app.billing.usage_queries import UsageSummary, usage_summary  # noqa: F401  (the read side, re-exported)
-from app.db import new_public_id
+from app.db import dialect_insert, new_public_id
 from app.errors import DomainError
 from app.rental.models import Instance
 from app.rental.service import current_subscription
@@ -253,16 +252,6 @@ def _checked_time(index: int, timestamp, context: _Context) -> datetime:
     return timestamp
 
 
-def _insert(session: Session, table):
-    """INSERT in the dialect that knows ON CONFLICT (both PostgreSQL and SQLite do)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"usage metering needs ON CONFLICT, which {dialect} lacks")
-
-
 def _insert_records(session: Session, org_id: int, records: list[_NewRecord]) -> dict[str, str]:
     """Insert the new records; returns key → mu_… of each key as stored now (ours, or a racing request's).
 
@@ -272,7 +261,7 @@ def _insert_records(session: Session, org_id: int, records: list[_NewRecord]) ->
         return {}
     table = UsageRecord.__table__
     values = [record.row(org_id) for record in sorted(records, key=lambda r: r.idempotency_key)]
-    statement = (_insert(session, table).on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
+    statement = (dialect_insert(session, table).on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
                  .returning(table.c.idempotency_key, table.c.public_id))
     stored = dict(session.execute(statement, values).all())
     lost = {record.idempotency_key for record in records} - stored.keys()  # a concurrent request stored these first
@@ -301,7 +290,7 @@ def _add_to_totals(session: Session, org_id: int, subscription: Subscription, in
 def _increment_total(session: Session, org_id: int, metric: str, period: Period, quantity: int) -> int:
     """One upsert: create the total or add to it, and return the new value. Racing batches queue on the row."""
     table = UsageTotal.__table__
-    statement = _insert(session, table).values(org_id=org_id, metric=metric, period_start=period.start,
+    statement = dialect_insert(session, table).values(org_id=org_id, metric=metric, period_start=period.start,
                                                period_end=period.end, quantity=quantity)
     statement = statement.on_conflict_do_update(index_elements=["org_id", "metric", "period_start"],
                                                 set_={"quantity": table.c.quantity + statement.excluded.quantity})
@@ -319,7 +308,7 @@ def crossed(included: int, before: int, after: int) -> list[int]:
 def _alert_once(session: Session, org_id: int, crossing: ThresholdReached, actor_label: str) -> bool:
     """Record the alert (UNIQUE per org, metric, period, threshold); emit and audit only if it is new."""
     table = UsageAlert.__table__
-    statement = (_insert(session, table)
+    statement = (dialect_insert(session, table)
                  .values(org_id=org_id, metric=crossing.metric, period_start=crossing.period.start,
                          threshold_percent=crossing.threshold_percent, used=crossing.used,
                          included=crossing.included, created_at=clock.utcnow())

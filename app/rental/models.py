@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, created_at_column, public_id_column
+from app.db import Base, created_at_column, public_id_column
 
 class Instance(Base):
     """A rented GPU machine, billed by the hour while running."""
@@ -25,4 +25,6 @@ class Instance(Base):
     hourly_rate: Mapped[int] = mapped_column(BigInteger, comment="minor units of `currency` per hour")
     currency: Mapped[str] = mapped_column(String(4), default="USD")
     status: Mapped[str] = mapped_column(String(16), default="running")
+    health_url: Mapped[str | None] = mapped_column(
+        String(2048), comment="probed every minute while running (app/sla/probe.py); NULL: not probed")
     created_at: Mapped[datetime] = created_at_column()

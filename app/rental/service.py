@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from app.audit.service import record
 from app.errors import DomainError
 from app.billing.models import Subscription
 from app.rental.models import Instance
 from app.tenancy import get_owned, owned
+from app.webhooks import settings as webhook_settings
+from app.webhooks.targets import TargetRefused, check_url
 
 INSTANCE_NAME_MAX = 100
 
@@ -32,6 +35,34 @@ def rename_instance(session: Session, org_id: int, public_id: str, name: str) ->
         raise DomainError(f"Name must be at most {INSTANCE_NAME_MAX} characters.", field="name")
     instance.name = name
     return instance
+
+
+def set_health_url(session: Session, org_id: int, public_id: str, url: str | None, *, actor_label: str,
+                   actor_user_id: int | None = None) -> Instance:
+    """Set (or, with an empty URL, clear) the URL the SLA probe requests every minute while the instance runs.
+
+    Our servers fetch it, so it passes the webhook target checks (https, a public host, unless
+    WEBHOOK_ALLOW_PRIVATE exempts it). Audited; the audit entry leaves out the query string, which may hold a
+    token."""
+    instance = get_instance(session, org_id, public_id)
+    url = (url or "").strip() or None
+    if url is not None:
+        try:
+            check_url(url, webhook_settings.current().allow_private)
+        except TargetRefused as refused:
+            message = refused.message.replace("webhooks go only", "health checks go only")
+            raise DomainError(message, field="health_url") from None
+    if url == instance.health_url:
+        return instance
+    previous, instance.health_url = instance.health_url, url
+    record(session, "instance.health_url_changed", actor_label=actor_label, actor_user_id=actor_user_id,
+           org_id=org_id, target=instance.public_id,
+           details={"health_url": _without_query(url), "previous": _without_query(previous)})
+    return instance
+
+
+def _without_query(url: str | None) -> str | None:
+    return None if url is None else url.split("?", 1)[0] + ("?…" if "?" in url else "")
 
 
 def current_subscription(session: Session, org_id: int) -> Subscription | None:

@@ -9,7 +9,7 @@ and rounds it half up, so an invoice's tax is the sum of its lines' tax.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from app.tax import exemptions
 from app.tax.models import TAX_REGIONS, TaxRate
 from app.tax.regions import check_country_in, check_region, region_for_country
 from app.tax.vat_ids import is_valid_vat_id
+from app.effective_dates import effective_start
 
 REVERSE_CHARGE_NOTE = ("Reverse charge: VAT to be accounted for by the recipient (Article 196, Council Directive "
                        "2006/112/EC). Customer VAT ID: {tax_id}.")
@@ -151,22 +152,6 @@ def _percent(value) -> Decimal:
     return percent
 
 
-def _start(value, now: datetime) -> datetime:
-    """When a new rate starts: today or later. A rate "from today" starts now, so that what was
-    invoiced earlier today is still explained by the rate it used."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise DomainError("The start needs a time zone (UTC).", field="effective_from")
-        moment = value.astimezone(timezone.utc)
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time(), timezone.utc)
-    else:
-        raise DomainError("Enter the date the rate takes effect, e.g. 2027-01-01.", field="effective_from")
-    if moment.date() < now.date():
-        raise DomainError("A rate cannot start in the past: invoices already issued must stay explainable. "
-                          "Choose today or a later date.", field="effective_from")
-    return max(moment, now)
-
 
 def _name(text) -> str:
     name = text.strip() if isinstance(text, str) else ""
@@ -183,8 +168,10 @@ def add_rate(session: Session, *, region: str, country: str, name: str, rate, ef
     refused. Each refusal names its field and writes nothing.
     """
     region = check_region(region)
+    start = effective_start(effective_from, clock.utcnow(), what="rate",
+                            why="invoices already issued must stay explainable")
     row = TaxRate(region=region, country=check_country_in(region, country), name=_name(name),
-                  rate=_percent(rate), effective_from=_start(effective_from, clock.utcnow()), created_by=actor_label)
+                  rate=_percent(rate), effective_from=start, created_by=actor_label)
     taken = DomainError(f"A rate of {row.country or region} already starts then; choose another date.",
                         field="effective_from")
     if session.scalar(select(TaxRate.id).where(TaxRate.region == row.region, TaxRate.country == row.country,

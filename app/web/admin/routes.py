@@ -6,7 +6,7 @@ from flask import abort, current_app, request
 from app.admin import service as platform
 from app.extensions import get_redis
 from app.web.admin import (audit_views, bp, dispute_views, exchange_rate_views, invoice_views, payment_views,
-                           stripe_event_views, tax_views)
+                           sla_views, stripe_event_views, tax_views)
 from app.web.security.views import register as register_security
 from app.web.portal import guard, render
 from app.web.request_context import db_session
@@ -21,6 +21,7 @@ stripe_event_views.register(bp)
 invoice_views.register(bp)
 exchange_rate_views.register(bp)
 tax_views.register(bp)
+sla_views.register(bp)
 
 ORGS_PER_PAGE = 25
 

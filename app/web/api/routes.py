@@ -68,3 +68,5 @@ from app.web.api import usage_routes  # noqa: E402,F401  (registers usage meteri
 from app.web.api import currency_routes  # noqa: E402,F401  (registers currency conversion)
 from app.web.api import tax_routes  # noqa: E402,F401  (registers tax calculation and exemptions)
 from app.web.api import billing_routes  # noqa: E402,F401  (registers subscription and invoices)
+from app.web.api import metrics_routes  # noqa: E402,F401  (registers SLA metrics ingestion)
+from app.web.api import sla_routes  # noqa: E402,F401  (registers the SLA figures and alerts)

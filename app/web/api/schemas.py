@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import DomainError
 
 
 class ErrorBody(BaseModel):
@@ -66,3 +68,17 @@ class ListQuery(BaseModel):
 
     limit: int = Field(default=10, ge=1, le=100, description="1 to 100, default 10")
     starting_after: str | None = Field(default=None, description="the last id of the previous page")
+
+
+def batch_item_error(error: ValidationError, items: str, noun: str) -> DomainError:
+    """pydantic's first complaint about a batch, in the services' words: `records[3].quantity`, "Record 3: …"
+    (`items` the list's name, `noun` what one item is called), so a client sees one naming whoever checked."""
+    first = error.errors()[0]
+    location = list(first["loc"])
+    if len(location) >= 3 and location[0] == items and isinstance(location[1], int):
+        index, name = location[1], ".".join(str(part) for part in location[2:])
+        return DomainError(f"{noun} {index}: {name}: {first['msg']}", field=f"{items}[{index}].{name}")
+    if len(location) == 2 and location[0] == items:
+        return DomainError(f"{noun} {location[1]}: {first['msg']}", field=f"{items}[{location[1]}]")
+    field = ".".join(str(part) for part in location) or None
+    return DomainError(f"{field}: {first['msg']}" if field else first["msg"], field=field)

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Val
 
 from app.billing.models import METRICS
 from app.billing.usage import MAX_BATCH, MAX_KEY_LENGTH, MAX_MODEL_LENGTH
-from app.errors import DomainError
+from app.web.api.schemas import batch_item_error
 
 
 class UsageRecordIn(BaseModel):
@@ -45,20 +45,7 @@ class UsageBatch(BaseModel):
         try:
             return handler(data)
         except ValidationError as error:
-            raise _as_domain_error(error) from None
-
-
-def _as_domain_error(error: ValidationError) -> DomainError:
-    """pydantic's first complaint, in the service's words: `records[3].quantity`, "Record 3: …"."""
-    first = error.errors()[0]
-    location = list(first["loc"])
-    if len(location) >= 3 and location[0] == "records" and isinstance(location[1], int):
-        index, name = location[1], ".".join(str(part) for part in location[2:])
-        return DomainError(f"Record {index}: {name}: {first['msg']}", field=f"records[{index}].{name}")
-    if len(location) == 2 and location[0] == "records":
-        return DomainError(f"Record {location[1]}: {first['msg']}", field=f"records[{location[1]}]")
-    field = ".".join(str(part) for part in location) or None
-    return DomainError(f"{field}: {first['msg']}" if field else first["msg"], field=field)
+            raise batch_item_error(error, "records", "Record") from None
 
 
 class UsageRecordResult(BaseModel):

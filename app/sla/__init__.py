@@ -1,0 +1,1 @@
+"""SLA monitoring: objectives per tier, metrics ingestion, evaluation, alerts and service credits."""

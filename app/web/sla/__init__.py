@@ -1,0 +1,1 @@
+"""Portal pages for SLA monitoring: the client's SLA page and its printable monthly reports."""
