@@ -110,6 +110,19 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(error)) from None
         scheduler.start()
 
+    @app.cli.command("recompute-advice")
+    def recompute_advice_command():
+        """Recompute every customer's cost advice now (the daily `cost-advice` job's work); idempotent."""
+        from app import clock
+        from app.advice.service import recompute_all
+
+        with _db() as session:
+            result = recompute_all(session, clock.utcnow())
+        click.echo(f"Cost advice for {result.organizations} organizations: {result.opened} opened, "
+                   f"{result.updated} updated, {result.reopened} reopened, {result.closed} closed.")
+        if result.failed:
+            raise click.ClickException(f"Failed for: {', '.join(result.failed)} (see the log).")
+
     @app.cli.command("simulate-metrics")
     @click.option("--days", default=30, show_default=True, type=int, help="How many days back to write samples for.")
     @click.option("--org", "orgs", multiple=True, help="A customer organization's slug (repeat; default: all).")

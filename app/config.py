@@ -115,6 +115,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # Webhook delivery limits: success is a 2xx within WEBHOOK_TIMEOUT seconds.
         "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT") or 15),
         "WEBHOOK_CONNECT_TIMEOUT": float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT") or 5),
+        # An instance's health check is up on a 2xx within this many seconds (app/sla/probe.py).
+        "SLA_PROBE_TIMEOUT": float(os.environ.get("SLA_PROBE_TIMEOUT") or 3),
         "WEBHOOK_CA_BUNDLE": os.environ.get("WEBHOOK_CA_BUNDLE", ""),
         "WEBHOOK_LEASE_SECONDS": _int_env("WEBHOOK_LEASE_SECONDS", 300),
         # Messages one delivery job claims at a time, and how many it sends at once.

@@ -10,5 +10,6 @@ from app.security.models import ApiKey, GeoRule, IpAllowlistEntry, RecoveryCode,
 from app.webhooks.models import DeliveryAttempt, WebhookEndpoint, WebhookEvent, WebhookMessage, WebhookReplay  # noqa: F401
 from app.payments.models import (Dispute, DisputeEvidenceFile, FeeOverride, FeeTier, IdempotencyRecord, Payment,  # noqa: F401
                                  Refund, StripeCustomer, StripeEvent)
-from app.sla.models import (SlaAlert, SlaCreditStep, SlaDefinition, SlaMinute, SlaMonthlyReport,  # noqa: F401
-                            SlaSample)
+from app.sla.models import (InstanceHour, SlaAlert, SlaCreditStep, SlaDefinition, SlaMinute,  # noqa: F401
+                            SlaMonthlyReport, SlaSample)
+from app.advice.models import Recommendation  # noqa: F401

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from app.accounts.jobs import expire_sessions
+from app.advice.jobs import recompute_advice
 from app.billing.jobs import run_billing_cycle
 from app.currency.jobs import refresh_exchange_rates
 from app.payments.jobs import retry_pending_refunds, sweep_stripe_events
@@ -39,4 +40,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sla-evaluate", evaluate_sla, queue="default", interval=5 * 60),
     # Daily, after the reference rates of the day are published (ECB ~16:00 CET).
     PeriodicJob("refresh-exchange-rates", refresh_exchange_rates, queue="low", cron="30 16 * * *"),
+    # Cost advice, daily at 03:15 UTC: yesterday's utilization is complete by then.
+    PeriodicJob("cost-advice", recompute_advice, queue="low", cron="15 3 * * *"),
 )

@@ -130,6 +130,8 @@ def main() -> int:
         subprocess.run(flask + ["seed-demo"], env=env, check=True)
         # The SLA pages' demo traffic (with an outage), written once: a restart adds no second outage.
         subprocess.run(flask + ["simulate-metrics", "--if-empty"], env=env, check=True)
+        # Cost advice from that traffic now, rather than at the daily job's 03:15 UTC.
+        subprocess.run(flask + ["recompute-advice"], env=env, check=True)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2",
              "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=env))

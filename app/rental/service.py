@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
+from app.advice.gpus import gpu_type
 from app.audit.service import record
+from app.currency.service import convert
 from app.errors import DomainError
+from app.money import Money
 from app.billing.models import Subscription
 from app.rental.models import Instance
 from app.tenancy import get_owned, owned
@@ -63,6 +66,51 @@ def set_health_url(session: Session, org_id: int, public_id: str, url: str | Non
 
 def _without_query(url: str | None) -> str | None:
     return None if url is None else url.split("?", 1)[0] + ("?…" if "?" in url else "")
+
+
+def stop_instance(session: Session, org_id: int, public_id: str, *, actor_label: str,
+                  actor_user_id: int | None = None) -> Instance:
+    """Stop a running instance (billing by the hour ends with it). Audited.
+
+    A guarded UPDATE (… WHERE status = 'running'): of two stops racing — a double click, Apply and the Stop button
+    — one stops it and the other is refused, so the audit trail holds one `instance.stopped`."""
+    instance = get_instance(session, org_id, public_id)
+    stopped = session.execute(
+        update(Instance).where(Instance.id == instance.id, Instance.status == "running").values(status="stopped")
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(instance)
+    if stopped != 1:
+        raise DomainError(f"Instance {instance.name} is {instance.status}, not running; there is nothing to stop.",
+                          field="instance")
+    record(session, "instance.stopped", actor_label=actor_label, actor_user_id=actor_user_id, org_id=org_id,
+           target=instance.public_id, details={"name": instance.name, "gpu_type": instance.gpu_type})
+    return instance
+
+
+def resize_instance(session: Session, org_id: int, public_id: str, gpu_code: str, *, actor_label: str,
+                    actor_user_id: int | None = None) -> Instance:
+    """Move an instance to another GPU type at that type's list price (in the instance's currency). Audited.
+
+    Guarded on the type it had, so two resizes racing cannot both start from the same old type."""
+    target = gpu_type(gpu_code)
+    instance = get_instance(session, org_id, public_id)
+    if instance.gpu_type == target.code:
+        raise DomainError(f"Instance {instance.name} already runs on {target.code}.", field="gpu_type")
+    before = (instance.gpu_type, instance.hourly_rate)
+    rate = target.hourly_price
+    if instance.currency != "USD":
+        rate = convert(session, Money(rate, "USD"), instance.currency).amount.amount
+    resized = session.execute(
+        update(Instance).where(Instance.id == instance.id, Instance.gpu_type == before[0])
+        .values(gpu_type=target.code, hourly_rate=rate).execution_options(synchronize_session=False)).rowcount
+    session.refresh(instance)
+    if resized != 1:
+        raise DomainError("The instance was changed meanwhile; reload the page and try again.", field="gpu_type")
+    record(session, "instance.resized", actor_label=actor_label, actor_user_id=actor_user_id, org_id=org_id,
+           target=instance.public_id,
+           details={"from": before[0], "to": target.code, "hourly_rate_before": before[1], "hourly_rate": rate,
+                    "currency": instance.currency})
+    return instance
 
 
 def current_subscription(session: Session, org_id: int) -> Subscription | None:

@@ -9,7 +9,8 @@ whether stored already, earlier in the batch or racing in another request, is a 
 Only the samples this batch inserted (RETURNING says which) reach `SlaMinute`, by one upsert per minute.
 
 Latency comes as a histogram over `HISTOGRAM_KEYS`, or as percentiles spread over those buckets by
-`histogram.from_percentiles`; both are stored as bucket counts, so minutes and months sum exactly.
+`histogram.from_percentiles`; both are stored as bucket counts, so minutes and months sum exactly. GPU utilization,
+when sent, is checked and summed per instance and hour by `app.sla.utilization` (what cost advice reads).
 """
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ from app.rental.models import Instance
 from app.sla.histogram import BUCKET_COUNT, HISTOGRAM_KEYS, from_percentiles
 from app.sla.models import BUCKET_COLUMNS, SOURCES, SlaMinute, SlaSample
 from app.sla.months import CLOSE_GRACE, earliest_open_minute, month_start, whole_minute
+from app.sla.utilization import Utilization, add_to_hours, checked_utilization, sample_columns
 
 MAX_BATCH = 1000
 MAX_COUNT = 10**9  # requests or errors in one sample
 FUTURE_TOLERANCE = timedelta(seconds=60)  # reporters' clocks drift a little
+UTILIZATION_MAX_AGE = timedelta(days=35)  # utilization-only samples, whatever the SLA month
 PERCENTILES = ("p50", "p95", "p99")  # p99 optional
 COUNTED = ("samples", "checks", "checks_failed", "requests", "errors") + BUCKET_COLUMNS  # what a minute sums
 
@@ -51,6 +54,8 @@ class SampleInput:
     available: bool | None = None  # availability check result, None = no check
     latency_ms: dict | None = None  # {"p50": 80, "p95": 190, "p99": 350}
     latency_histogram: dict | None = None  # {"50": n, "100": n, ..., "2000": n, "+Inf": n}
+    gpu_utilization: float | None = None  # percent 0–100, at most 2 decimals; both utilizations or neither
+    gpu_memory_utilization: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class _Checked:
     errors: int
     available: bool | None
     buckets: tuple[int, ...]  # requests per latency bucket, BUCKET_COLUMNS order
+    utilization: Utilization | None
 
     @property
     def key(self) -> Key:
@@ -85,7 +91,7 @@ class _Checked:
     def row(self, org_id: int, source: str) -> dict:
         return {"org_id": org_id, "instance_id": self.instance_id, "source": source, "sampled_at": self.sampled_at,
                 "requests": self.requests, "errors": self.errors, "available": self.available,
-                **dict(zip(BUCKET_COLUMNS, self.buckets))}
+                **dict(zip(BUCKET_COLUMNS, self.buckets)), **sample_columns(self.utilization)}
 
 
 def record_samples(session: Session, org_id: int, samples: list[SampleInput], *,
@@ -112,7 +118,11 @@ def record_samples(session: Session, org_id: int, samples: list[SampleInput], *,
         first.setdefault(sample.key, sample)  # a later copy in the batch is a duplicate
     new = [sample for key, sample in first.items() if key not in stored]
     inserted = _insert_samples(session, org_id, source, new)
-    _add_to_minutes(session, org_id, [sample for sample in new if sample.key in inserted])
+    recorded = [sample for sample in new if sample.key in inserted]
+    # A utilization-only sample says nothing of availability: as a minute of its own it would count as observed, up.
+    _add_to_minutes(session, org_id, [s for s in recorded if s.requests or s.available is not None])
+    add_to_hours(session, org_id, [(s.instance_id, s.sampled_at, s.utilization) for s in recorded
+                                   if s.utilization is not None])
     recorded_at = {first[key].index for key in inserted}
     results = [SampleResult(index, "recorded" if index in recorded_at else "duplicate")
                for index in range(len(samples))]
@@ -165,8 +175,6 @@ def _checked(index: int, sample: SampleInput, instances: dict[str, int], stored:
         shown = repr(sample.instance[:60]) if isinstance(sample.instance, str) else "(none)"
         raise _refuse(index, "instance", f"unknown instance {shown}: not one of this organization's instances.")
     sampled_at = _checked_time(index, sample.timestamp, source, now)
-    if (instance_id, sampled_at) not in stored:
-        _check_window(index, sampled_at, now)
     requests = _checked_count(index, "requests", sample.requests)
     errors = _checked_count(index, "errors", sample.errors)
     if errors > requests:
@@ -174,11 +182,14 @@ def _checked(index: int, sample: SampleInput, instances: dict[str, int], stored:
     available = sample.available
     if available is not None and not isinstance(available, bool):
         raise _refuse(index, "available", "available must be true, false or null (no availability check).")
-    if requests == 0 and available is None:
-        raise _refuse(index, None, "the sample says nothing: send requests above 0, or an availability check "
-                                   "result (available).")
+    utilization = checked_utilization(index, sample.gpu_utilization, sample.gpu_memory_utilization)
+    if requests == 0 and available is None and utilization is None:
+        raise _refuse(index, None, "the sample says nothing: send requests above 0, an availability check "
+                                   "result (available), or GPU utilization.")
+    if (instance_id, sampled_at) not in stored:
+        _check_window(index, sampled_at, now, sla_data=requests > 0 or available is not None)
     buckets = _checked_buckets(index, sample, requests)
-    return _Checked(index, instance_id, sampled_at, requests, errors, available, buckets)
+    return _Checked(index, instance_id, sampled_at, requests, errors, available, buckets, utilization)
 
 
 def _checked_time(index: int, timestamp, source: str, now: datetime) -> datetime:
@@ -191,11 +202,18 @@ def _checked_time(index: int, timestamp, source: str, now: datetime) -> datetime
     return timestamp.astimezone(timezone.utc)
 
 
-def _check_window(index: int, sampled_at: datetime, now: datetime) -> None:
-    """Not ahead of the clock (beyond its drift), and not in a month already closed (its report is made)."""
+def _check_window(index: int, sampled_at: datetime, now: datetime, *, sla_data: bool) -> None:
+    """Not ahead of the clock (beyond its drift), and, when it says something the SLA judges (requests or an
+    availability check), not in a month already closed (its report is made). A utilization-only sample changes no
+    SLA figure, so it may be up to UTILIZATION_MAX_AGE old: cost advice looks back a fortnight, whatever the month."""
     if sampled_at > now + FUTURE_TOLERANCE:
         raise _refuse(index, "timestamp", f"{sampled_at.isoformat()} is more than "
                                           f"{int(FUTURE_TOLERANCE.total_seconds())} seconds in the future.")
+    if not sla_data:
+        if sampled_at < now - UTILIZATION_MAX_AGE:
+            raise _refuse(index, "timestamp", f"{sampled_at.isoformat()} is more than "
+                                              f"{UTILIZATION_MAX_AGE.days} days old.")
+        return
     if sampled_at < earliest_open_minute(now):
         grace = int(CLOSE_GRACE.total_seconds()) // 60
         raise _refuse(index, "timestamp", f"{sampled_at.isoformat()} falls in {month_start(sampled_at):%B %Y}, "

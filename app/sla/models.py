@@ -99,6 +99,8 @@ class SlaSample(LatencyBuckets, Base):
         UniqueConstraint("instance_id", "source", "sampled_at"),
         CheckConstraint(one_of("source", SOURCES), name="source"),
         CheckConstraint("requests >= 0 AND errors >= 0 AND errors <= requests", name="counts"),
+        CheckConstraint("gpu_utilization_bp BETWEEN 0 AND 10000", name="gpu_utilization_range"),
+        CheckConstraint("gpu_memory_utilization_bp BETWEEN 0 AND 10000", name="gpu_memory_range"),
         Index("ix_sla_samples_org_sampled", "org_id", "sampled_at"),
         {"comment": "what was reported; the evaluation reads sla_minutes"},
     )
@@ -111,6 +113,10 @@ class SlaSample(LatencyBuckets, Base):
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     errors: Mapped[int] = mapped_column(BigInteger, default=0)
     available: Mapped[bool | None] = mapped_column(Boolean, comment="the availability check's result; NULL: none")
+    gpu_utilization_bp: Mapped[int | None] = mapped_column(
+        Integer, comment="GPU utilization in basis points (0–10,000 = 0–100%); NULL: not reported")
+    gpu_memory_utilization_bp: Mapped[int | None] = mapped_column(
+        Integer, comment="share of the GPU's memory in use, basis points; NULL: not reported")
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -198,3 +204,25 @@ class SlaMonthlyReport(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     definition: Mapped[SlaDefinition] = relationship()
+
+
+class InstanceHour(Base):
+    """An instance's hour of GPU utilization, summed from the samples that reported it (cost advice reads these:
+    a fortnight is 336 rows per instance). An hour with no row: the instance reported no utilization (stopped,
+    or not reporting)."""
+
+    __tablename__ = "instance_hours"
+    __table_args__ = (
+        CheckConstraint("samples > 0", name="samples_positive"),
+        CheckConstraint("gpu_max_bp BETWEEN 0 AND 10000 AND memory_max_bp BETWEEN 0 AND 10000", name="maxima"),
+        Index("ix_instance_hours_org_hour", "org_id", "hour"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    samples: Mapped[int] = mapped_column(Integer, comment="samples with a utilization in the hour")
+    gpu_sum_bp: Mapped[int] = mapped_column(BigInteger, comment="sum of the samples' GPU utilization, basis points")
+    gpu_max_bp: Mapped[int] = mapped_column(Integer)
+    memory_sum_bp: Mapped[int] = mapped_column(BigInteger)
+    memory_max_bp: Mapped[int] = mapped_column(Integer)

@@ -32,6 +32,7 @@ from app.errors import DomainError
 from app.rental.models import Instance
 from app.sla.ingestion import SampleInput, record_samples
 from app.sla.models import SlaSample
+from app.sla.months import whole_minute
 from app.webhooks.deadlines import TrackedHTTPConnectionPool, TrackedHTTPSConnectionPool, Watchdog
 from app.webhooks.targets import AllowPrivate, Target, TargetRefused, check_url, resolve
 
@@ -102,7 +103,7 @@ def shown_url(url: str) -> str:
 def probe_instances(session: Session, now: datetime, *, allow: AllowPrivate, timeout: float = 3.0,
                     ca_bundle: str | None = None, workers: int = WORKERS) -> ProbeRun:
     """Probe every running instance with a health URL once for the minute of `now`; the caller commits."""
-    run = ProbeRun(now.replace(second=0, microsecond=0))
+    run = ProbeRun(whole_minute(now))
     checks, run.already_probed = _due_checks(session, run.minute)
     run.results = check_all(checks, allow=allow, timeout=timeout, ca_bundle=ca_bundle, workers=workers)
     urls = {check.public_id: check.url for check in checks}

@@ -14,13 +14,10 @@ from app.jobs import job_session
 from app.sla.probe import probe_instances
 from app.webhooks import settings as webhook_settings
 
-DEFAULT_TIMEOUT = 3.0  # seconds per health check; SLA_PROBE_TIMEOUT overrides it
-
-
 def probe_job() -> dict:
     """Periodic (every 60 s): check every running instance's health URL for the current minute."""
     settings = webhook_settings.current()
-    timeout = float(current_app.config.get("SLA_PROBE_TIMEOUT") or DEFAULT_TIMEOUT)
+    timeout = current_app.config["SLA_PROBE_TIMEOUT"]
     with job_session() as session:
         run = probe_instances(session, clock.utcnow(), allow=settings.allow_private, timeout=timeout,
                               ca_bundle=settings.ca_bundle)

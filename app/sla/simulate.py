@@ -6,7 +6,8 @@ see exactly what they would see in production. Traffic follows the day (a peak i
 night, quieter weekends) and is sized to the tier's throughput objective, shared by the organization's running
 instances; errors stay at a tenth of the tier's error-rate objective (never above half of it in any minute),
 latency is log-normal with its p95 near 60% of the objective. During the outage the instance fails its checks,
-most requests fail and answers take over two seconds.
+most requests fail and answers take over two seconds. Every sample carries GPU utilization too, in a pattern per
+demo instance (`app/sla/simulate_gpu.py`) that gives each kind of cost advice something to find.
 
 Deterministic: a minute's numbers come from a `random.Random` seeded with the instance and the day, so running it
 again writes the same samples for the same minutes, and they are duplicates.
@@ -25,12 +26,15 @@ from app.accounts.models import Organization
 from app.errors import DomainError
 from app.rental.models import Instance
 from app.sla.definitions import ensure_default_definitions, in_force
+from app.sla.alerts import evaluate_alerts
 from app.sla.histogram import HISTOGRAM_KEYS
-from app.sla.ingestion import SampleInput, record_samples
+from app.sla.ingestion import UTILIZATION_MAX_AGE, SampleInput, record_samples
 from app.sla.models import LATENCY_BOUNDS_MS, SlaAlert, SlaDefinition
-from app.sla.months import earliest_open_minute
+from app.sla.simulate_gpu import GpuUsage
+from app.sla.months import earliest_open_minute, whole_minute
 
 BATCH = 1000
+BACKFILL_STEP = timedelta(minutes=10)
 MAX_DAYS = 400
 MINUTE = timedelta(minutes=1)
 ERROR_SHARE = 0.1  # of the tier's error-rate objective, on average
@@ -78,8 +82,9 @@ class SimulationResult:
     org_ids: list[int] = field(default_factory=list)
     recorded: int = 0
     duplicates: int = 0
+    backfilled: int = 0  # utilization-only samples written before `start` (cost advice looks back a fortnight)
     outage: Outage | None = None
-    alerts: AlertReplay | None = None  # None when the alerts module is not there
+    alerts: AlertReplay | None = None
 
     @property
     def clamped(self) -> bool:
@@ -97,7 +102,7 @@ def simulate_metrics(session: Session, now: datetime, options: Options = Options
     if options.outage_minutes < 0 or options.outage_ago < 0:
         raise DomainError("--outage-minutes and --outage-ago cannot be negative.", field="outage_minutes")
     orgs = _organizations(session, options.org_slugs)
-    end = now.replace(second=0, microsecond=0)
+    end = whole_minute(now)
     asked = end - timedelta(days=options.days)
     result = SimulationResult(max(asked, earliest_open_minute(now)), end, asked)
     result.outage = _outage(orgs, options, end)
@@ -109,7 +114,10 @@ def simulate_metrics(session: Session, now: datetime, options: Options = Options
         result.org_ids.append(org.id)
         if instances and result.start < result.end:
             outage = result.outage if result.outage and result.outage.slug == org.slug else None
-            _write_org(session, org, instances, in_force(session, org.tier, now), result, outage)
+            traffic = [_Traffic(instance, in_force(session, org.tier, now), len(instances)) for instance in instances]
+            _backfill_utilization(session, org.id, traffic, max(asked, end - UTILIZATION_MAX_AGE + BACKFILL_STEP),
+                                  result)
+            _write_org(session, org.id, traffic, result, outage)
     result.alerts = _evaluate_alerts(session, now, result)
     return result
 
@@ -140,21 +148,36 @@ def _outage(orgs: list[Organization], options: Options, end: datetime) -> Outage
     return Outage(slug, outage_end - timedelta(minutes=options.outage_minutes), outage_end)
 
 
-def _write_org(session: Session, org: Organization, instances: list[Instance], definition: SlaDefinition,
-               result: SimulationResult, outage: Outage | None) -> None:
+def _backfill_utilization(session: Session, org_id: int, traffic: list[_Traffic], start: datetime,
+                          result: SimulationResult) -> None:
+    """Before the open SLA month, only GPU utilization (every BACKFILL_STEP): ingestion takes utilization-only
+    samples up to 35 days old, since they change no SLA figure, so the demo's cost advice has its fortnight even
+    on the 1st of a month."""
+    batch: list[SampleInput] = []
+    minute = start
+    while minute < result.start:
+        for source in traffic:
+            gpu, memory = source.gpu.reading(minute, False)
+            batch.append(SampleInput(source.public_id, minute, gpu_utilization=gpu, gpu_memory_utilization=memory))
+        minute += BACKFILL_STEP
+    for offset in range(0, len(batch), BATCH):
+        result.backfilled += record_samples(session, org_id, batch[offset:offset + BATCH], source="api").recorded
+
+
+def _write_org(session: Session, org_id: int, traffic: list[_Traffic], result: SimulationResult,
+               outage: Outage | None) -> None:
     """Minute by minute, every instance's sample, in batches of BATCH."""
-    traffic = [_Traffic(instance.public_id, definition, len(instances)) for instance in instances]
     batch: list[SampleInput] = []
     minute = result.start
     while minute < result.end:
         down = outage is not None and outage.start <= minute < outage.end
         batch.extend(source.sample(minute, down) for source in traffic)
         if len(batch) >= BATCH:
-            _send(session, org.id, batch[:BATCH], result)
+            _send(session, org_id, batch[:BATCH], result)
             batch = batch[BATCH:]
         minute += MINUTE
     if batch:
-        _send(session, org.id, batch, result)
+        _send(session, org_id, batch, result)
 
 
 def _send(session: Session, org_id: int, batch: list[SampleInput], result: SimulationResult) -> None:
@@ -163,13 +186,9 @@ def _send(session: Session, org_id: int, batch: list[SampleInput], result: Simul
     result.duplicates += written.duplicates
 
 
-def _evaluate_alerts(session: Session, now: datetime, result: SimulationResult) -> AlertReplay | None:
+def _evaluate_alerts(session: Session, now: datetime, result: SimulationResult) -> AlertReplay:
     """Judge the windows the periodic evaluation would have judged since the outage began (every 5 minutes), then
     now: the outage's alerts open, and resolve once an hour without it has passed, as they would have."""
-    try:
-        from app.sla.alerts import evaluate_alerts
-    except ImportError:  # the alerts module is optional for the demo traffic itself
-        return None
     moments, outage = [], result.outage
     if outage is not None and outage.start < result.end and outage.end > result.start:
         # Windows judged already (by an earlier run, or the job) are not judged again: a re-run opens nothing twice.
@@ -195,8 +214,9 @@ def _evaluate_alerts(session: Session, now: datetime, result: SimulationResult) 
 class _Traffic:
     """One instance's share of its organization's traffic, minute by minute."""
 
-    def __init__(self, public_id: str, definition: SlaDefinition, instance_count: int):
-        self.public_id = public_id
+    def __init__(self, instance: Instance, definition: SlaDefinition, instance_count: int):
+        self.public_id = public_id = instance.public_id
+        self.gpu = GpuUsage(public_id, instance.name)
         self.peak_per_minute = definition.throughput_rps * 60 * 0.95 / instance_count
         objective = float(definition.error_rate_percent) / 100
         self.error_rate, self.error_cap = objective * ERROR_SHARE, objective * ERROR_CAP
@@ -215,16 +235,18 @@ class _Traffic:
     def sample(self, minute: datetime, down: bool) -> SampleInput:
         volume, error_draw, rounding, latency_draw = self._noise(minute)
         requests = max(1, int(self.peak_per_minute * load(minute) * (0.92 + 0.1 * volume)))
+        gpu, memory = self.gpu.reading(minute, down)
         if down:
             errors = int(requests * (0.85 + 0.12 * error_draw))
             return SampleInput(self.public_id, minute, requests, errors, available=False,
                                latency_histogram=histogram(requests, OUTAGE_MEDIAN_MS * (0.9 + 0.2 * latency_draw),
-                                                           0.3))
+                                                           0.3), gpu_utilization=gpu, gpu_memory_utilization=memory)
         errors = min(int(requests * self.error_rate * 2 * error_draw + rounding),
                      int(requests * self.error_cap))
         median = self.median_ms * (0.9 + 0.2 * latency_draw) * (0.95 + 0.1 * load(minute))
         return SampleInput(self.public_id, minute, requests, errors, available=True,
-                           latency_histogram=histogram(requests, median, SIGMA))
+                           latency_histogram=histogram(requests, median, SIGMA), gpu_utilization=gpu,
+                           gpu_memory_utilization=memory)
 
 
 def load(minute: datetime) -> float:
@@ -254,7 +276,8 @@ def summary_lines(result: SimulationResult) -> list[str]:
     lines = [f"Samples from {result.start:{stamp}} to {result.end:{stamp}} UTC for {organizations}."]
     if result.clamped:
         lines.append(f"Started at {result.start:{stamp}} UTC, not {result.asked_start:{stamp}}: samples before the "
-                     "SLA month still open are refused.")
+                     "SLA month still open are refused; before it, only GPU utilization was written "
+                     f"({result.backfilled:,} samples, one every {BACKFILL_STEP.seconds // 60} minutes).")
     lines.append(f"{result.recorded:,} samples written, {result.duplicates:,} duplicates (already there).")
     outage = result.outage
     if outage is None:

@@ -13,7 +13,7 @@ from app.accounts.models import Organization
 from app.rental.models import Instance
 from app.sla.definitions import all_in_force
 from app.sla.evaluation import evaluate
-from app.sla.models import SlaAlert, SlaMinute, SlaSample
+from app.sla.models import InstanceHour, SlaAlert, SlaMinute, SlaSample
 
 NOW = datetime(2026, 11, 14, 12, 0, tzinfo=timezone.utc)
 DAY_AGO = NOW - timedelta(days=1)
@@ -103,6 +103,7 @@ def test_chosen_organizations_and_outage(cli, db):
 
     db.execute(SlaSample.__table__.delete())
     db.execute(SlaMinute.__table__.delete())
+    db.execute(InstanceHour.__table__.delete())
     db.commit()
     only = cli("--days", "1", "--org", "globex", "--outage-minutes", "0")
     assert only.exit_code == 0 and "No outage simulated." in only.output
@@ -115,8 +116,16 @@ def test_the_start_is_clamped_to_the_open_sla_month(cli, db):
     result = cli("--days", "3", "--org", "acme")
     assert result.exit_code == 0, result.output
     assert "Started at 2026-11-01 00:00 UTC, not 2026-10-29 06:00" in result.output
-    assert db.scalar(select(func.min(SlaSample.sampled_at))) == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    november = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert db.scalar(select(func.min(SlaMinute.minute))) == november  # the SLA figures start with the open month
     assert "720 samples written" in result.output  # 2 instances × 360 minutes
+    # Before it, GPU utilization only (what cost advice needs), every 10 minutes from 29 October 06:00:
+    # 2 instances × 66 hours × 6.
+    assert "792 samples, one every 10 minutes" in result.output
+    assert db.scalar(select(func.count()).select_from(SlaSample).where(SlaSample.sampled_at < november)) == 792
+    assert db.scalar(select(func.count()).select_from(SlaSample).where(
+        SlaSample.sampled_at < november, SlaSample.requests > 0)) == 0
+    assert db.scalar(select(func.min(InstanceHour.hour))) == datetime(2026, 10, 29, 6, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -142,3 +151,73 @@ def test_if_empty_writes_only_into_an_empty_table(cli, db):
     again = cli("--days", "1", "--if-empty")
     assert again.exit_code == 0 and "nothing written" in again.output
     assert sum(per_instance(db).values()) == 7200
+
+
+FORTNIGHT_END = datetime(2026, 11, 29, tzinfo=timezone.utc)  # 14 whole days back, all in November's open month
+IDLE_BP = 1000  # the idle-instance rule's line: a day (or hour) averaging at most 10% is idle
+
+
+def hours_of(db, name) -> list[InstanceHour]:
+    return list(db.scalars(select(InstanceHour).join(Instance).where(Instance.name == name)
+                           .order_by(InstanceHour.hour)))
+
+
+def daily_gpu_bp(hours: list[InstanceHour]) -> dict:
+    days: dict = {}
+    for hour in hours:
+        total = days.setdefault(hour.hour.date(), [0, 0])
+        total[0], total[1] = total[0] + hour.gpu_sum_bp, total[1] + hour.samples
+    return {day: gpu / samples for day, (gpu, samples) in days.items()}
+
+
+def idle_share_by_hour_of_day(hours: list[InstanceHour]) -> dict[int, float]:
+    """Hour of the day → share of the days on which that hour averaged idle (the schedule rule's view)."""
+    seen: dict[int, list[int]] = {}
+    for hour in hours:
+        seen.setdefault(hour.hour.hour, []).append(hour.gpu_sum_bp / hour.samples <= IDLE_BP)
+    return {of_day: sum(flags) / len(flags) for of_day, flags in seen.items()}
+
+
+def p95(values) -> float:
+    ordered = sorted(values)
+    return ordered[-(-95 * len(ordered) // 100) - 1]  # nearest rank
+
+
+def test_utilization_patterns_give_each_kind_of_advice_something_to_find(app, demo, db):
+    """A fortnight of demo traffic, read back from InstanceHour as the advice rules read it."""
+    clock.freeze(FORTNIGHT_END)
+    result = app.test_cli_runner().invoke(args=["simulate-metrics", "--days", "14"])
+    assert result.exit_code == 0 and "100,800 samples written" in result.output, result.output
+    assert db.scalar(select(func.count()).select_from(SlaSample)
+                     .where(SlaSample.gpu_utilization_bp.is_(None))) == 0
+    assert db.scalar(select(func.sum(InstanceHour.samples))) == 100_800
+
+    inference = hours_of(db, "inference-l4-1")  # → idle instance
+    assert len(inference) == 14 * 24
+    days = daily_gpu_bp(inference)
+    assert len(days) == 14 and sum(gpu <= IDLE_BP for gpu in days.values()) == 11  # the rule needs 4
+    assert sum(gpu <= 500 for gpu in days.values()) == 11 and all(gpu > 1500 for gpu in days.values() if gpu > 500)
+    assert max(idle_share_by_hour_of_day(inference).values()) == 11 / 14  # < 80%: no schedule
+    assert p95(h.memory_sum_bp / h.samples for h in inference) > 3333  # over half a T4's 16 GB: no rightsizing
+
+    training = hours_of(db, "training-a100-1")  # → schedule
+    days = daily_gpu_bp(training)
+    assert sorted(day.isoformat() for day, gpu in days.items() if gpu <= IDLE_BP) == ["2026-11-15", "2026-11-22"]
+    idle_hours = {of_day for of_day, share in idle_share_by_hour_of_day(training).items() if share >= 0.8}
+    assert idle_hours == set(range(0, 8)) | set(range(18, 24))
+    working = [h for h in training if h.hour.weekday() < 5 and 8 <= h.hour.hour < 18]
+    assert len(working) == 100 and all(6000 <= h.gpu_sum_bp / h.samples <= 9000 for h in working)
+    assert p95(h.memory_sum_bp / h.samples for h in training) >= 7000
+
+    for name in ("llm-h100-1", "llm-h100-2"):  # → commitment, no rightsizing
+        steady = hours_of(db, name)
+        assert len(steady) == 14 * 24
+        assert all(6000 <= h.gpu_sum_bp / h.samples and h.gpu_max_bp <= 8500 for h in steady)
+        assert all(7000 <= h.memory_sum_bp / h.samples and h.memory_max_bp <= 9000 for h in steady)
+
+    batch = hours_of(db, "batch-a10-1")  # → rightsize to L4
+    days = daily_gpu_bp(batch)
+    assert sum(gpu <= IDLE_BP for gpu in days.values()) == 1
+    assert max(h.memory_max_bp for h in batch) < 3000  # under 30% of its 24 GB in every minute
+    assert p95(h.gpu_sum_bp / h.samples for h in batch) < 4000 and max(h.gpu_max_bp for h in batch) <= 3800
+    assert max(idle_share_by_hour_of_day(batch).values()) == 1 / 14

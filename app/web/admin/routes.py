@@ -5,8 +5,8 @@ from flask import abort, current_app, request
 
 from app.admin import service as platform
 from app.extensions import get_redis
-from app.web.admin import (audit_views, bp, dispute_views, exchange_rate_views, invoice_views, payment_views,
-                           sla_views, stripe_event_views, tax_views)
+from app.web.admin import (advice_views, audit_views, bp, dispute_views, exchange_rate_views, invoice_views,
+                           payment_views, sla_views, stripe_event_views, tax_views)
 from app.web.security.views import register as register_security
 from app.web.portal import guard, render
 from app.web.request_context import db_session
@@ -22,6 +22,7 @@ invoice_views.register(bp)
 exchange_rate_views.register(bp)
 tax_views.register(bp)
 sla_views.register(bp)
+advice_views.register(bp)
 
 ORGS_PER_PAGE = 25
 

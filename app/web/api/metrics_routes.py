@@ -20,7 +20,8 @@ def report_metrics(body: MetricsBatch):
     samples = [SampleInput(instance=s.instance, timestamp=s.timestamp, requests=s.requests, errors=s.errors,
                            available=s.available,
                            latency_ms=None if s.latency_ms is None else s.latency_ms.model_dump(exclude_none=True),
-                           latency_histogram=s.latency_histogram)
+                           latency_histogram=s.latency_histogram, gpu_utilization=s.gpu_utilization,
+                           gpu_memory_utilization=s.gpu_memory_utilization)
                for s in body.samples]
     result = record_samples(db, current_org_id(), samples, source="api")
     db.commit()

@@ -17,6 +17,7 @@ from app.sla.ingestion import MAX_BATCH, MAX_COUNT
 from app.web.api.schemas import batch_item_error
 
 Milliseconds = Annotated[float, Field(strict=True, allow_inf_nan=False, description="milliseconds, ≥ 0")]
+Percent = Annotated[float, Field(strict=True, allow_inf_nan=False, description="percent, 0–100, at most 2 decimals")]
 
 
 class MetricLatencyIn(BaseModel):
@@ -46,6 +47,12 @@ class MetricSampleIn(BaseModel):
     latency_histogram: dict[str, StrictInt] | None = Field(
         default=None, description=f"requests per latency bucket, keyed by upper bound in ms: "
                                   f"{', '.join(HISTOGRAM_KEYS)}; the counts add up to requests. Not with latency_ms")
+    gpu_utilization: Percent | None = Field(
+        default=None, description="how busy the GPU was, percent 0–100 with at most 2 decimals; sent with "
+                                  "gpu_memory_utilization or not at all. Cost advice reads it")
+    gpu_memory_utilization: Percent | None = Field(
+        default=None, description="share of the GPU's memory in use, percent 0–100 with at most 2 decimals; sent "
+                                  "with gpu_utilization or not at all")
 
 
 class MetricsBatch(BaseModel):

@@ -70,3 +70,4 @@ from app.web.api import tax_routes  # noqa: E402,F401  (registers tax calculatio
 from app.web.api import billing_routes  # noqa: E402,F401  (registers subscription and invoices)
 from app.web.api import metrics_routes  # noqa: E402,F401  (registers SLA metrics ingestion)
 from app.web.api import sla_routes  # noqa: E402,F401  (registers the SLA figures and alerts)
+from app.web.api import advice_routes  # noqa: E402,F401  (registers cost advice)

@@ -12,6 +12,7 @@ from app.web.client.forms import HealthUrlForm, RenameInstanceForm
 from app.web.forms import apply_domain_error
 from app.web.portal import actor, current_org_id, guard, render
 from app.web.request_context import db_session, is_htmx_partial
+from app.web.advice import client_views as advice_views
 from app.web.billing import invoice_views, settings_views as billing_settings_views, subscription_views, usage_views
 from app.web.payments import client_views as payment_views, dispute_views
 from app.web.security.common import is_owner, require_owner
@@ -29,6 +30,7 @@ usage_views.register(bp)
 invoice_views.register(bp)
 billing_settings_views.register(bp)
 sla_views.register(bp)
+advice_views.register(bp)
 
 
 @bp.route("/")

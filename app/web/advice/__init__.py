@@ -1,0 +1,1 @@
+"""Portal pages for cost advice: the client's recommendations (list, detail, apply / dismiss / snooze)."""
