@@ -1,8 +1,8 @@
 """An organization's running instances and their utilization over the advice window, read in one query.
 
-The window is `window_days` whole days of hours ending at `now` truncated to the hour: [end − days, end). Every
-hour of the day occurs exactly `window_days` times in it, which the schedule rule relies on; its hours fall on
-`window_days` + 1 UTC dates unless it ends at midnight (the first and last partial). An hour is "running" when
+The window is the last `window_days` whole UTC days: [today 00:00 − days, today 00:00), so "4 of the last 14
+days" counts 14 dates, and every hour of the day occurs exactly `window_days` times in it, which the schedule rule
+relies on (today, still going, waits for tomorrow's run; the daily job runs at 03:15 UTC). An hour is "running" when
 it has an `InstanceHour` row (the instance reported utilization then); hours without one are not counted at all,
 neither as idle nor as busy. Only instances that are running now are read: a stopped one costs nothing to advise on.
 
@@ -84,7 +84,7 @@ class InstanceUsage:
 
 
 def window_ending(now: datetime, days: int) -> Window:
-    end = now.replace(minute=0, second=0, microsecond=0)
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return Window(end - timedelta(days=days), end, days)
 
 

@@ -20,6 +20,7 @@ from app.billing.periods import add_months
 from app.billing.plans import ensure_plans
 from app.rental.models import Instance
 from app.sla.models import InstanceHour
+from tests.advice.lifecycle_support import shop  # noqa: F401  (the lifecycle tests' fixture)
 
 NOW = datetime(2026, 11, 15, 0, 30, tzinfo=timezone.utc)
 WINDOW_START = datetime(2026, 11, 1, tzinfo=timezone.utc)  # 14 days × 24 = 336 hours up to 15 Nov 00:00

@@ -10,8 +10,7 @@ import pytest
 from app.currency.service import set_rate
 from app.rental.models import Instance
 from app.security import api_keys
-from tests.advice.lifecycle_support import (SPEND, audit_count, commitment, idle, recommendations, run,
-                                            shop, tier_fit)  # noqa: F401  (shop: the fixture)
+from tests.advice.lifecycle_support import SPEND, audit_count, commitment, idle, recommendations, run, tier_fit
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def statements_run(db):
         event.remove(db.get_bind(), "before_cursor_execute", listen)
 
 
-def test_the_window_is_14_days_of_hours_ending_at_the_hour_now_is_in(db, customers):
+def test_the_window_is_the_last_14_whole_utc_days(db, customers):
     acme = customers.acme
     write_hours(db, acme.a100, [WINDOW_START - HOUR, *window_hours(), WINDOW_START + WINDOW_HOURS * HOUR])
     [usage] = load_usage(db, acme.org, NOW)
@@ -99,3 +99,12 @@ def test_monthly_spend_is_the_plan_fee_and_the_running_instances_for_720_hours(d
     db.execute(update(Subscription).where(Subscription.org_id == acme.org.id).values(status="cancelled"))
     db.commit()
     assert monthly_spend_usd(db, acme.org, NOW) == 0
+
+
+def test_later_in_the_day_the_window_still_ends_at_midnight(db, customers):
+    """At 20:30 the day is still going: its hours wait for tomorrow's run, so the window stays 14 whole dates."""
+    acme = customers.acme
+    write_hours(db, acme.a100, [*window_hours(), WINDOW_START + WINDOW_HOURS * HOUR + 5 * HOUR])  # 15 Nov 05:00
+    [usage] = load_usage(db, acme.org, NOW.replace(hour=20))
+    assert (usage.window.start, usage.window.end) == (WINDOW_START, WINDOW_START + timedelta(days=14))
+    assert usage.running_hours == WINDOW_HOURS and len(usage.days) == 14

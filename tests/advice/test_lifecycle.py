@@ -17,8 +17,8 @@ from app.billing.models import PlanChange, Subscription
 from app.currency.service import set_rate
 from app.errors import DomainError, NotFound
 from app.rental.models import Instance
-from tests.advice.lifecycle_support import (DAY, NOW, SPEND, TODAY, audit_count, commitment, idle,  # noqa: F401
-                                            recommendations, rightsize, run, shop, tier_fit)
+from tests.advice.lifecycle_support import (DAY, NOW, SPEND, TODAY, audit_count, commitment, idle,
+                                            recommendations, rightsize, run, tier_fit)
 
 
 def test_recompute_twice_keeps_one_open_recommendation_with_exact_usd_savings(db, shop):

@@ -43,7 +43,7 @@ def an_idle_fortnight(app) -> None:
         l4 = session.scalars(select(Instance).where(Instance.org_id == org.id,
                                                     Instance.name == "inference-l4-1")).one()
         now = clock.utcnow()
-        end = now.replace(minute=0, second=0, microsecond=0)
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0)  # the advice window: the last 14 whole days
         hours = [end - timedelta(hours=offset) for offset in range(THRESHOLDS.window_days * 24, 0, -1)]
         session.execute(insert(InstanceHour), [
             {"instance_id": l4.id, "org_id": org.id, "hour": hour, "samples": 60,
