@@ -201,3 +201,39 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
             os.kill(victim, sig)
         except ProcessLookupError:
             pass
+
+
+def race(app, work, arguments: list, timeout: float = 120) -> list:
+    """Run `work(session, argument)` for every argument at once: one thread and one database session each, let go
+    together by a barrier, each committing what it did. Returns, in the order of `arguments`, what each call
+    returned or the exception it raised (its session rolled back). A thread still running after `timeout` fails
+    the test: a race that hangs is a finding, not a pass."""
+    import threading
+
+    barrier = threading.Barrier(len(arguments))
+    outcomes: list = [None] * len(arguments)
+
+    def run(index: int, argument) -> None:
+        session = app.extensions["db"].session()
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = work(session, argument)
+            session.commit()
+        except BaseException as error:  # noqa: BLE001 — any failure is the test's finding
+            session.rollback()
+            outcomes[index] = error
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=run, args=(index, argument)) for index, argument in enumerate(arguments)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing call hung"
+    return outcomes
+
+
+def failures(outcomes: list) -> list[BaseException]:
+    """The exceptions among `race`'s outcomes."""
+    return [outcome for outcome in outcomes if isinstance(outcome, BaseException)]

@@ -28,8 +28,7 @@ from app.billing.periods import Period, period_containing
 from app.billing.usage_queries import UsageSummary, usage_summary  # noqa: F401  (the read side, re-exported)
 from app.db import dialect_insert, new_public_id
 from app.errors import DomainError
-from app.rental.models import Instance
-from app.rental.service import current_subscription
+from app.rental.service import current_subscription, instance_ids
 from app.webhooks import events
 
 MAX_BATCH = 1000
@@ -127,7 +126,7 @@ def record_batch(session: Session, org: Organization, records: list[UsageInput],
         raise DomainError(f"A batch holds at most {MAX_BATCH:,} records; this one has {len(records):,}. "
                           "Split it.", field="records")
     context = _Context(subscription, clock.utcnow(), _known_keys(session, org.id, records),
-                       _own_instances(session, org.id, records))
+                       instance_ids(session, org.id, (r.instance for r in records)))
     new: dict[str, _NewRecord] = {}
     for index, record in enumerate(records):
         checked = _checked_record(index, record, context)
@@ -173,15 +172,6 @@ def _stored_ids(session: Session, org_id: int, keys) -> dict[str, str]:
         return {}
     rows = session.execute(select(UsageRecord.idempotency_key, UsageRecord.public_id)
                            .where(UsageRecord.org_id == org_id, UsageRecord.idempotency_key.in_(keys)))
-    return dict(rows.all())
-
-
-def _own_instances(session: Session, org_id: int, records: list[UsageInput]) -> dict[str, int]:
-    wanted = {r.instance for r in records if isinstance(r.instance, str)}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Instance.public_id, Instance.id)
-                           .where(Instance.org_id == org_id, Instance.public_id.in_(wanted)))
     return dict(rows.all())
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.advice.gpus import gpu_type
@@ -26,6 +26,16 @@ def list_instances(session: Session, org_id: int) -> list[Instance]:
 
 def get_instance(session: Session, org_id: int, public_id: str) -> Instance:
     return get_owned(session, Instance, org_id, public_id)
+
+
+def instance_ids(session: Session, org_id: int, public_ids) -> dict[str, int]:
+    """ins_… → row id for those of `public_ids` that are this organization's instances (another organization's
+    is as unknown as a made-up one). Non-strings are ignored: the caller refuses them by name."""
+    wanted = {public_id for public_id in public_ids if isinstance(public_id, str)}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Instance.public_id, Instance.id)
+                                .where(Instance.org_id == org_id, Instance.public_id.in_(wanted))).all())
 
 
 def rename_instance(session: Session, org_id: int, public_id: str, name: str) -> Instance:

@@ -85,6 +85,24 @@ def add_definition(session: Session, values: DefinitionInput, *, actor_label: st
 
     Every refusal is a DomainError naming its field (`credit_steps[1].uptime_below` for a rung), nothing written.
     """
+    definition = checked_definition(session, values, actor_label=actor_label)
+    try:
+        with session.begin_nested():
+            session.add(definition)
+    except IntegrityError:  # another admin added the same start a moment ago
+        raise _start_taken(values.tier) from None
+    record(session, "sla.definition_added", actor_label=actor_label, actor_user_id=actor_user_id,
+           target=definition.tier, details=describe(definition))
+    return definition
+
+
+def _start_taken(tier: str) -> DomainError:
+    return DomainError(f"A {tier} definition already starts then; choose another date.", field="effective_from")
+
+
+def checked_definition(session: Session, values: DefinitionInput, *, actor_label: str) -> SlaDefinition:
+    """The definition `values` describe, checked as `add_definition` checks it but not added to the session:
+    what a confirmation page shows before anything is written."""
     if values.tier not in TIERS:
         raise DomainError(f"Unknown tier {values.tier!r}; choose free, pro or enterprise.", field="tier")
     uptime = _percent(values.uptime_percent, "uptime_percent", low_exclusive=True)
@@ -97,18 +115,9 @@ def add_definition(session: Session, values: DefinitionInput, *, actor_label: st
         error_rate_percent=_percent(values.error_rate_percent, "error_rate_percent"), created_by=actor_label,
         credit_steps=[SlaCreditStep(uptime_below=below, credit_percent=percent)
                       for below, percent in _ladder(values.credit_steps, uptime)])
-    taken = DomainError(f"A {values.tier} definition already starts then; choose another date.",
-                        field="effective_from")
     if session.scalar(select(SlaDefinition.id).where(SlaDefinition.tier == definition.tier,
                                                      SlaDefinition.effective_from == definition.effective_from)):
-        raise taken
-    try:
-        with session.begin_nested():
-            session.add(definition)
-    except IntegrityError:  # another admin added the same start a moment ago
-        raise taken from None
-    record(session, "sla.definition_added", actor_label=actor_label, actor_user_id=actor_user_id,
-           target=definition.tier, details=describe(definition))
+        raise _start_taken(values.tier)
     return definition
 
 

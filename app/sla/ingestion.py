@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.db import dialect_insert
 from app.errors import DomainError
-from app.rental.models import Instance
+from app.rental.service import instance_ids
 from app.sla.histogram import BUCKET_COUNT, HISTOGRAM_KEYS, from_percentiles
 from app.sla.models import BUCKET_COLUMNS, SOURCES, SlaMinute, SlaSample
 from app.sla.months import CLOSE_GRACE, earliest_open_minute, month_start, whole_minute
@@ -110,7 +110,7 @@ def record_samples(session: Session, org_id: int, samples: list[SampleInput], *,
         raise DomainError(f"A batch holds at most {MAX_BATCH:,} samples; this one has {len(samples):,}. "
                           "Split it.", field="samples")
     now = clock.utcnow()
-    instances = _own_instances(session, org_id, samples)
+    instances = instance_ids(session, org_id, (sample.instance for sample in samples))
     stored = _stored_keys(session, source, _candidate_keys(samples, instances))
     checked = [_checked(index, sample, instances, stored, source, now) for index, sample in enumerate(samples)]
     first: dict[Key, _Checked] = {}
@@ -127,16 +127,6 @@ def record_samples(session: Session, org_id: int, samples: list[SampleInput], *,
     results = [SampleResult(index, "recorded" if index in recorded_at else "duplicate")
                for index in range(len(samples))]
     return SampleBatchResult(results, len(recorded_at), len(samples) - len(recorded_at))
-
-
-def _own_instances(session: Session, org_id: int, samples: list[SampleInput]) -> dict[str, int]:
-    """ins_… → row id, of this organization's instances only: another's is as unknown as a made-up one."""
-    wanted = {sample.instance for sample in samples if isinstance(sample.instance, str)}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Instance.public_id, Instance.id)
-                           .where(Instance.org_id == org_id, Instance.public_id.in_(wanted)))
-    return dict(rows.all())
 
 
 def _candidate_keys(samples: list[SampleInput], instances: dict[str, int]) -> set[Key]:

@@ -3,7 +3,6 @@ race), closes what is no longer found, respects dismissals and snoozes; dismiss,
 and say why they refuse; apply really stops the instance or changes the plan; savings are exact in USD and EUR."""
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -19,6 +18,7 @@ from app.errors import DomainError, NotFound
 from app.rental.models import Instance
 from tests.advice.lifecycle_support import (DAY, NOW, SPEND, TODAY, audit_count, commitment, idle,
                                             recommendations, rightsize, run, tier_fit)
+from tests.support import failures, race
 
 
 def test_recompute_twice_keeps_one_open_recommendation_with_exact_usd_savings(db, shop):
@@ -60,26 +60,11 @@ def test_savings_are_converted_exactly_into_the_customers_currency(db, shop):
 
 
 def test_racing_recomputes_make_one_recommendation(app, db, shop):
-    barrier = threading.Barrier(4)
-    errors = []
+    def recompute(session, _):
+        org = session.get(Organization, shop.acme.org.id)
+        return service.recompute(session, org, NOW, [idle(shop.acme.a100)], spend_usd=SPEND)
 
-    def recompute():
-        session = app.extensions["db"].session()
-        try:
-            org = session.get(Organization, shop.acme.org.id)
-            barrier.wait()
-            service.recompute(session, org, NOW, [idle(shop.acme.a100)], spend_usd=SPEND)
-            session.commit()
-        except Exception as error:  # noqa: BLE001 — reported below
-            errors.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=recompute) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = failures(race(app, recompute, [None] * 4))
     assert len(recommendations(db, shop.acme)) == 1
     assert audit_count(db, "advice.recommendation_opened") == 1
     assert not [e for e in errors if "locked" not in str(e)]  # SQLite may refuse a writer; none opens twice
@@ -238,26 +223,9 @@ def test_a_second_submission_from_a_stale_page_is_refused(app, db, shop):
 def test_racing_applies_stop_the_instance_once(app, db, shop):
     run(db, shop.acme, [idle(shop.acme.a100)])
     [rec] = recommendations(db, shop.acme)
-    barrier = threading.Barrier(3)
-    outcomes = []
-
-    def apply():
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait()
-            service.apply(session, shop.acme.org.id, rec.public_id, actor_label="test")
-            session.commit()
-            outcomes.append("applied")
-        except Exception as error:  # noqa: BLE001 — reported below
-            outcomes.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=apply) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = ["applied" if not isinstance(outcome, BaseException) else outcome for outcome in race(
+        app, lambda session, _: service.apply(session, shop.acme.org.id, rec.public_id, actor_label="test"),
+        [None] * 3)]
     assert outcomes.count("applied") == 1, outcomes
     refusals = [o for o in outcomes if o != "applied"]
     assert all(isinstance(o, DomainError) and o.field == "status" or "locked" in str(o) for o in refusals), outcomes

@@ -7,7 +7,6 @@ rates and rounded half up on each line, then taxed on each line.
 """
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -25,6 +24,7 @@ from app.tax.service import add_rate
 from tests.billing.support import (AFTER_NOVEMBER, DECEMBER, HALFWAY, NOVEMBER, approved_exemption, close_and_finalize,
                                    customer, invoices_of, lines)
 from tests.payments.core_support import audits, events
+from tests.support import race
 
 
 def _instance(db, subscription) -> str:
@@ -181,26 +181,10 @@ def test_concurrent_closers_make_one_invoice(billing, app):
     db = billing
     subscription = customer(db, "initech")
     clock.freeze(AFTER_NOVEMBER)
-    outcomes, barrier = [], threading.Barrier(6)
-
-    def close():
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait()
-            made = invoices.close_period(session, subscription.id)
-            session.commit()
-            outcomes.append("closed" if made else "nothing due")
-        except Exception as error:  # noqa: BLE001 — a loser may also hit the UNIQUE or a lock timeout
-            session.rollback()
-            outcomes.append(type(error).__name__)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=close) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [type(outcome).__name__ if isinstance(outcome, BaseException)  # a loser may hit the UNIQUE or a lock
+                else ("closed" if outcome else "nothing due")
+                for outcome in race(app, lambda session, _: invoices.close_period(session, subscription.id),
+                                    [None] * 6)]
     assert outcomes.count("closed") == 1, outcomes
     assert len(invoices_of(db, subscription)) == 1
 

@@ -3,7 +3,6 @@ evaluation runs, the alert resolves when the metric recovers, and a window witho
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from app.webhooks import endpoints
 from app.webhooks.models import WebhookEvent
 from tests.sla.conftest import NOW, write_minutes
 from tests.webhooks.fixtures import deliver_due
+from tests.support import failures, race
 
 HOUR_AGO = NOW - timedelta(hours=1)
 
@@ -103,25 +103,7 @@ def test_a_healthy_hour_opens_nothing(db, customers):
 
 def test_racing_evaluations_open_the_alert_once(app, db, customers):
     write_minutes(db, customers.acme.org.id, HOUR_AGO, 60, down={1})
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def evaluate():
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait()
-            evaluate_alerts(session, NOW)
-            session.commit()
-        except Exception as error:  # noqa: BLE001 — reported below
-            errors.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=evaluate) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = failures(race(app, lambda session, _: evaluate_alerts(session, NOW), [None] * 4))
     assert len(alerts(db)) == 1 and len(breached_events(db)) == 1
     assert not [e for e in errors if "locked" not in str(e)]  # SQLite may refuse a writer; none opens twice
 

@@ -4,7 +4,6 @@ sample and field named and nothing written — and racing batches counting each 
 from __future__ import annotations
 
 import random
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,6 +16,7 @@ from app.sla.histogram import from_percentiles, percentile
 from app.sla.ingestion import MAX_BATCH, SampleBatchResult, SampleInput, record_samples
 from app.sla.models import BUCKET_COLUMNS, SlaMinute, SlaSample
 from tests.sla.conftest import NOW
+from tests.support import failures, race
 
 AT = NOW - timedelta(hours=2)  # 2026-11-14 10:00 UTC
 ZERO = (0,) * len(BUCKET_COLUMNS)
@@ -229,30 +229,9 @@ WINDOW, STEP = 16, 6  # thread t sends samples t*6 … t*6+15 of each instance: 
 
 
 def _race(app, org_id: int, batches: list[list[SampleInput]]) -> tuple[list, list]:
-    barrier = threading.Barrier(len(batches))
-    results, errors, lock = [], [], threading.Lock()
-
-    def one(samples) -> None:
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait(timeout=30)
-            result = record_samples(session, org_id, samples)
-            session.commit()
-            with lock:
-                results.append(result)
-        except BaseException as error:  # noqa: BLE001 — any failure is the test's finding
-            with lock:
-                errors.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=one, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a batch hung"
-    return results, errors
+    outcomes = race(app, lambda session, samples: record_samples(session, org_id, samples), batches)
+    errors = failures(outcomes)
+    return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)], errors
 
 
 def test_overlapping_concurrent_batches_count_each_sample_once(app, db, customers):

@@ -4,7 +4,6 @@ with the sample and field named and nothing written — at the service and throu
 from __future__ import annotations
 
 import random
-import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from app.security import api_keys
 from app.sla.ingestion import SampleInput, record_samples
 from app.sla.models import InstanceHour, SlaMinute, SlaSample
 from tests.sla.conftest import NOW
+from tests.support import failures, race
 
 AT = NOW - timedelta(hours=2)  # 2026-11-14 10:00 UTC
 
@@ -153,24 +153,7 @@ def test_racing_batches_add_each_sample_to_its_hour_once(app, db, customers):
     series = [sample(acme.instance, AT - timedelta(hours=1) + timedelta(minutes=3 * k), k % 101, (7 * k) % 101,
                      requests=1) for k in range(40)]  # two hours, twenty samples each
     batches = [random.Random(t).sample(series[t * 4:t * 4 + 16], 16) for t in range(7)]
-    barrier, errors = threading.Barrier(len(batches)), []
-
-    def one(samples) -> None:
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait(timeout=30)
-            record_samples(session, acme.org.id, samples)
-            session.commit()
-        except BaseException as error:  # noqa: BLE001 — any failure is the test's finding
-            errors.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=one, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = failures(race(app, lambda session, samples: record_samples(session, acme.org.id, samples), batches))
     assert errors == [], [repr(e) for e in errors]
     sent = {s.timestamp: s for batch in batches for s in batch}.values()
     expected = {}

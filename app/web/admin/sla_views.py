@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import false, update
 
 from app import clock
 from app.errors import DomainError
 from app.sla import admin_queries, definitions
 from app.sla.compliance import LABELS, UNITS
-from app.sla.models import TIERS, SlaDefinition
+from app.sla.models import TIERS
 from app.sla.months import month_start, next_month
 from app.web.admin.sla_forms import TIER_LABELS, SlaDefinitionForm, prefilled
 from app.web.portal import actor
@@ -90,17 +89,9 @@ def first_month_judged(effective_from: datetime) -> datetime:
     return start if start == effective_from else next_month(start)
 
 
-def _open_transaction(db) -> None:
-    """Make sure a real transaction is open before the service's SAVEPOINT, so the rollback after a check
-    takes everything back. SQLite's driver (pysqlite) opens one only before a write: without this the SAVEPOINT
-    would be the outermost transaction and its RELEASE would commit the definition. A write of no rows opens it
-    (on PostgreSQL it is a no-op)."""
-    table = SlaDefinition.__table__
-    db.execute(update(table).where(false()).values(tier=table.c.tier))
-
-
 def _confirmation(form: SlaDefinitionForm, added):
-    """The page that asks before saving (no JavaScript): the new promise beside the one it takes over from."""
+    """The page that asks before saving (no JavaScript): the new promise, checked but not written, beside the one
+    it takes over from."""
     db = db_session()
     context = {"form": form, "new": definitions.describe(added), "effective_from": added.effective_from,
                "first_month": first_month_judged(added.effective_from),
@@ -110,7 +101,6 @@ def _confirmation(form: SlaDefinitionForm, added):
     except LookupError:
         replaced = None
     context["replaced"] = definitions.describe(replaced) if replaced else None
-    db.rollback()  # a check only: the definition and its audit row go
     return render_template("admin/sla/confirm_definition.html", **context)
 
 
@@ -121,15 +111,13 @@ def add_definition():
         return render_template("admin/sla/definitions.html", **definitions_context(form))
     if not form.validate_on_submit():
         return _refused(form)
-    confirmed = request.form.get("confirmed") == "1"
-    if not confirmed:
-        _open_transaction(db)
     try:
+        if request.form.get("confirmed") != "1":
+            return _confirmation(form, definitions.checked_definition(db, form.to_input(),
+                                                                      actor_label=actor()["actor_label"]))
         added = definitions.add_definition(db, form.to_input(), **actor())
     except DomainError as error:
         return _refused(form, error)
-    if not confirmed:
-        return _confirmation(form, added)
     db.commit()
     notice = (f"{TIER_LABELS[added.tier]}: new definition from {added.effective_from:%Y-%m-%d %H:%M} UTC "
               f"(uptime {added.uptime_percent}%, p95 {added.latency_p95_ms} ms).")

@@ -5,7 +5,6 @@ SQLite (one writer at a time)."""
 from __future__ import annotations
 
 import random
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,36 +17,17 @@ from app.billing.usage import record_batch
 from app.errors import DomainError
 from tests.billing.usage.conftest import DECEMBER, NOW, PRO_GPU, alert_count, gpu, record_count, send, total
 from tests.payments.core_support import events
+from tests.support import failures, race
 
 THREADS = 8
 WINDOW, STEP, QUANTITY = 10, 5, 9_000  # thread t sends keys t*5 … t*5+9: each overlaps its neighbours
 
 
 def _race(app, org_id: int, batches: list[list]) -> tuple[list, list]:
-    barrier = threading.Barrier(len(batches))
-    results, errors, lock = [], [], threading.Lock()
-
-    def one(records) -> None:
-        session = app.extensions["db"].session()
-        try:
-            barrier.wait(timeout=30)
-            result = record_batch(session, session.get(Organization, org_id), records, actor_label="api:mtx_test")
-            session.commit()
-            with lock:
-                results.append(result)
-        except BaseException as error:  # noqa: BLE001 — any failure is the test's finding
-            with lock:
-                errors.append(error)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=one, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a batch hung"
-    return results, errors
+    outcomes = race(app, lambda session, records: record_batch(session, session.get(Organization, org_id), records,
+                                                               actor_label="api:mtx_test"), batches)
+    errors = failures(outcomes)
+    return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)], errors
 
 
 def test_overlapping_concurrent_batches_count_each_key_once_and_alert_once(app, db, customer):
